@@ -1,0 +1,14 @@
+// Command vigil is the one binary of Vigil: the gateway (`vigil serve`) and the tools around it.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "vigil:", err)
+		os.Exit(1)
+	}
+}
