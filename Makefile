@@ -1,0 +1,60 @@
+# Vigil's build. `make run` and `make test` set everything up on a fresh Debian 12 machine (as root)
+# and skip what is already there.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/vigil
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Packages the tests need: real peers (sshd, sftp-server, sudo for the redaction test) and real clients
+# (ssh, scp, sftp, sshpass, asciinema, age, tmux, script from bsdutils).
+APT_TEST := openssh-server openssh-client openssh-sftp-server sshpass sudo asciinema age tmux bsdutils procps iproute2
+APT_RUN := ca-certificates
+GOTEST_FLAGS ?= -race -timeout 20m
+FUZZTIME ?= 15s
+BENCHTIME ?= 1s
+
+.PHONY: all deps deps-run deps-test build run test test-short bench fuzz vet fmt clean
+
+all: build
+
+deps: deps-run deps-test
+
+deps-run:
+	@command -v $(GO) >/dev/null || { echo "Go is required (see go.mod for the version)"; exit 1; }
+	@./scripts/apt-install.sh $(APT_RUN)
+	@$(GO) mod download
+
+deps-test: deps-run
+	@./scripts/apt-install.sh $(APT_TEST)
+
+build: deps-run
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vigil
+
+run: build
+	./$(BIN) serve $(ARGS)
+
+vet:
+	$(GO) vet ./...
+
+test: deps-test vet
+	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
+	$(GO) test $(GOTEST_FLAGS) ./...
+
+test-short: deps-run
+	$(GO) test -short ./...
+
+bench: deps-test
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./... | tee bench.out
+
+# Runs every fuzz target for FUZZTIME each.
+fuzz: deps-test
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin bench.out
