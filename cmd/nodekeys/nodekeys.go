@@ -32,7 +32,7 @@ var ErrLoosePermissions = errors.New("key file readable by group or others")
 // Keys are the node's keys.
 type Keys struct {
 	Dir     string
-	Host    ssh.Signer        // the gateway's SSH host key
+	Host    ssh.Signer         // the gateway's SSH host key
 	Sign    ed25519.PrivateKey // signs manifests (SSHSIG)
 	Age     *age.X25519Identity
 	Created []string // files made by this call, for the log
