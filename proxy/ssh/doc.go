@@ -1,0 +1,21 @@
+// Package ssh is Vigil's SSH gateway: the front end that users reach with a stock SSH client, and
+// the upstream leg that logs in to the target with a vaulted credential.
+//
+// Data enters as an SSH connection accepted by Server.Serve. The user names the target in the login
+// name ("alice@web01") or picks it from a menu of permitted targets. The Authenticator checks the
+// user, the Policy resolves the target into an Upstream (address, credential, pinned host key), the
+// Recorder starts recording from the session's capture ring, and only then do bytes flow.
+//
+// Data leaves in two directions: to the target and back to the user, and into the session's
+// capture.Ring, which every byte of every channel passes through exactly once (target output as
+// capture.TypeOutput, user input as capture.TypeInput or, while a secret prompt is active,
+// capture.TypeRedacted; resizes, exec commands and file transfers as events). One SSH connection is
+// one Vigil session and one ring; its channels are told apart by Event.Channel.
+//
+// Vigil fails closed: if the recording cannot be started or stalls, the session is refused or ended.
+// The reason a session ended travels in its context (context.WithCancelCause) to the user, the audit
+// log and Recording.Close.
+//
+// proxy/ssh imports capture, proxy/redact and proxy/ssh/transfer; it declares the small interfaces it
+// needs from access and vault (Authenticator, Policy, Recorder) and cmd wires them in.
+package ssh
