@@ -1,0 +1,269 @@
+package encode
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/seed18fc72c3/vigil/capture"
+	"github.com/seed18fc72c3/vigil/encode/eventlog"
+)
+
+// SegmentSink receives a recording's finished segments, in order, and its summary at the end.
+//
+// PutSegment must persist the segment before it returns: the recorder is a lossless reader, so the
+// session waits while it does, and an error ends the session with a recording-failure cause (Vigil
+// fails closed). Finish is called once, after the last segment, whatever the cause of the end.
+type SegmentSink interface {
+	PutSegment(ctx context.Context, seg SegmentInfo, data []byte) error
+	Finish(ctx context.Context, s Summary) error
+}
+
+// SessionMeta describes the session being recorded.
+type SessionMeta struct {
+	ID, User, Target, Account, Protocol, Remote string
+	Start                                       time.Time
+	Cols, Rows                                  int
+	Command                                     string // exec sessions
+}
+
+// SegmentInfo describes one finished segment.
+type SegmentInfo struct {
+	Index      int           `json:"index"`
+	Start      time.Duration `json:"start_ns"` // since session start
+	End        time.Duration `json:"end_ns"`
+	Bytes      int           `json:"bytes"`
+	Records    int           `json:"records"`
+	InputBytes int64         `json:"-"`
+}
+
+// Summary is what a recording amounts to when it ends.
+type Summary struct {
+	Meta        SessionMeta   `json:"meta"`
+	Segments    []SegmentInfo `json:"segments"`
+	Duration    time.Duration `json:"duration_ns"`
+	OutputBytes int64         `json:"output_bytes"`
+	InputBytes  int64         `json:"input_bytes"`
+	Redactions  int           `json:"redactions"`
+	Cause       string        `json:"cause"` // why the session ended
+	// ScreenResyncs counts keyframes made from a tail of the output because the screen model fell
+	// behind its byte budget (the records stay complete: only the keyframe is approximate).
+	ScreenResyncs int `json:"screen_resyncs,omitempty"`
+}
+
+// Options bound a segment: whichever limit comes first cuts it.
+type Options struct {
+	SegmentDuration time.Duration
+	SegmentBytes    int
+	// OnFailure is called once when the recording fails (a segment cannot be persisted), before the
+	// recorder drains the rest of the ring. It must stop the session (capture.Ring.Fail): Vigil fails
+	// closed. When nil, the recorder returns without releasing its reader, so the session's
+	// producers stall and the ring ends the session after its stall timeout.
+	OnFailure func(error)
+}
+
+// DefaultOptions cut every 5 s or 4 MiB (DESIGN.md).
+func DefaultOptions() Options {
+	return Options{SegmentDuration: 5 * time.Second, SegmentBytes: 4 << 20}
+}
+
+// ErrSink wraps a sink's failure: the recording could not be persisted.
+var ErrSink = errors.New("recording sink failed")
+
+// Recorder writes the events of one session into event-log segments.
+type Recorder struct {
+	opts   Options
+	meta   SessionMeta
+	sink   SegmentSink
+	screen *screenWorker
+
+	buf     bytes.Buffer
+	w       *eventlog.Writer
+	segment SegmentInfo
+	sum     Summary
+	cols    int
+	rows    int
+	last    time.Duration
+	segRaw  int64 // raw bytes of the open segment's records
+	// wallStart is when the open segment began, on the wall clock, for the quiet-session cut.
+	wallStart time.Time
+}
+
+// NewRecorder returns a recorder for the session described by meta.
+func NewRecorder(meta SessionMeta, sink SegmentSink, opts Options) *Recorder {
+	if opts.SegmentDuration <= 0 {
+		opts.SegmentDuration = DefaultOptions().SegmentDuration
+	}
+	if opts.SegmentBytes <= 0 {
+		opts.SegmentBytes = DefaultOptions().SegmentBytes
+	}
+	cols, rows := meta.Cols, meta.Rows
+	if cols <= 0 || rows <= 0 {
+		cols, rows = 80, 24
+	}
+	return &Recorder{opts: opts, meta: meta, sink: sink, cols: cols, rows: rows,
+		sum: Summary{Meta: meta}, segment: SegmentInfo{Index: -1}}
+}
+
+// Run reads rd (a lossless reader of the session's ring) until the ring is closed and drained, and
+// writes every event. It returns the summary as it stands and the first error that stopped it; the
+// sink's Finish is called in every case, with cause as the reason the session ended.
+//
+// Run must own rd: the ring's producers wait for it, which is what makes the recording lossless.
+func (r *Recorder) Run(ctx context.Context, rd *capture.Reader, cause func() error) (Summary, error) {
+	r.screen = startScreen(r.cols, r.rows)
+	defer r.screen.stop()
+	err := r.loop(ctx, rd)
+	hold := false
+	if err == nil || errors.Is(err, io.EOF) {
+		err = nil
+	} else if r.opts.OnFailure != nil {
+		r.opts.OnFailure(err)
+		drain(ctx, rd)
+	} else {
+		hold = true // never release the reader: the producers stall and the ring ends the session
+	}
+	if ferr := r.closeSegment(ctx); ferr != nil && err == nil {
+		err = ferr
+	}
+	if !hold {
+		rd.Close()
+	}
+	r.sum.Duration = r.last
+	r.sum.ScreenResyncs = r.screen.resyncs()
+	switch c := cause(); {
+	case err != nil:
+		r.sum.Cause = "recording failure: " + err.Error()
+	case c != nil:
+		r.sum.Cause = c.Error()
+	default:
+		r.sum.Cause = "ended"
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if ferr := r.sink.Finish(fctx, r.sum); ferr != nil && err == nil {
+		err = fmt.Errorf("%w: finish: %w", ErrSink, ferr)
+	}
+	return r.sum, err
+}
+
+// loop cuts a segment when its time is up even if the session has gone quiet, so that a crash
+// loses at most SegmentDuration of a session: Next waits under a deadline while a segment is open
+// (one context per segment, not per event).
+func (r *Recorder) loop(ctx context.Context, rd *capture.Reader) error {
+	waitCtx, cancel := ctx, context.CancelFunc(func() {})
+	defer func() { cancel() }()
+	deadlineFor := -1 // the segment whose deadline waitCtx carries
+	for {
+		if r.w != nil && deadlineFor != r.segment.Index {
+			cancel()
+			waitCtx, cancel = context.WithDeadline(ctx, r.wallStart.Add(r.opts.SegmentDuration))
+			deadlineFor = r.segment.Index
+		}
+		ev, err := rd.Next(waitCtx)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			// The open segment's time is up and the session is quiet: persist it now.
+			if err := r.closeSegment(ctx); err != nil {
+				return err
+			}
+			cancel()
+			waitCtx, cancel = ctx, func() {}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.write(ctx, ev); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *Recorder) write(ctx context.Context, ev capture.Event) error {
+	if r.w == nil || r.segmentFull(ev.Time) {
+		if err := r.closeSegment(ctx); err != nil {
+			return err
+		}
+		if err := r.openSegment(ev.Time); err != nil {
+			return err
+		}
+	}
+	switch ev.Type {
+	case capture.TypeOutput:
+		r.sum.OutputBytes += int64(len(ev.Payload))
+		r.screen.output(ev.Payload)
+	case capture.TypeInput:
+		r.sum.InputBytes += int64(len(ev.Payload))
+	case capture.TypeRedacted:
+		r.sum.Redactions++
+	case capture.TypeResize:
+		if cols, rows, err := capture.ParseResize(ev.Payload); err == nil && cols > 0 && rows > 0 {
+			r.cols, r.rows = int(cols), int(rows)
+			r.screen.resize(r.cols, r.rows)
+		}
+	}
+	r.last = ev.Time
+	r.segRaw += int64(len(ev.Payload)) + 8
+	r.segment.End = ev.Time
+	r.segment.Records++
+	return r.w.Write(eventlog.Record{Time: ev.Time, Type: uint8(ev.Type), Channel: ev.Channel, Payload: ev.Payload})
+}
+
+// drain reads the rest of a failed recording's events until the ring ends, so the producers, which
+// the failure has stopped, are not left waiting.
+func drain(ctx context.Context, rd *capture.Reader) {
+	for {
+		if _, err := rd.Next(ctx); err != nil {
+			return
+		}
+	}
+}
+
+// segmentFull counts the raw bytes of the records, not the compressed size: the writer learns that
+// only when it flushes a block, and the raw count bounds it, so a stored segment never exceeds
+// SegmentBytes by more than one record.
+func (r *Recorder) segmentFull(now time.Duration) bool {
+	return now-r.segment.Start >= r.opts.SegmentDuration || r.segRaw >= int64(r.opts.SegmentBytes)
+}
+
+func (r *Recorder) openSegment(at time.Duration) error {
+	r.buf.Reset()
+	kf := r.screen.keyframe()
+	h := eventlog.Header{
+		SessionID: r.meta.ID, Segment: r.segment.Index + 1, User: r.meta.User, Target: r.meta.Target,
+		Protocol: r.meta.Protocol, Start: r.meta.Start, Offset: at, Cols: r.cols, Rows: r.rows,
+		Meta: map[string]string{"account": r.meta.Account, "remote": r.meta.Remote},
+	}
+	if r.meta.Command != "" {
+		h.Meta["command"] = r.meta.Command
+	}
+	w, err := eventlog.NewWriter(&r.buf, h, kf)
+	if err != nil {
+		return fmt.Errorf("recorder: open segment %d: %w", h.Segment, err)
+	}
+	r.w = w
+	r.segment = SegmentInfo{Index: h.Segment, Start: at, End: at, Records: 1}
+	r.segRaw = int64(len(kf))
+	r.wallStart = r.meta.Start.Add(at)
+	return nil
+}
+
+func (r *Recorder) closeSegment(ctx context.Context) error {
+	if r.w == nil {
+		return nil
+	}
+	w := r.w
+	r.w = nil
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("recorder: close segment %d: %w", r.segment.Index, err)
+	}
+	r.segment.Bytes = r.buf.Len()
+	if err := r.sink.PutSegment(ctx, r.segment, r.buf.Bytes()); err != nil {
+		return fmt.Errorf("%w: segment %d: %w", ErrSink, r.segment.Index, err)
+	}
+	r.sum.Segments = append(r.sum.Segments, r.segment)
+	return nil
+}
