@@ -165,7 +165,7 @@ func (p *Producer) reserve(need int) (uint64, error) {
 			return 0, err
 		}
 	} else if p.r.isClosed() {
-		return 0, fmt.Errorf("capture: reserve: %w", ErrClosed)
+		return 0, p.r.closedErr("reserve")
 	}
 	if end > p.resEnd {
 		p.rw.Lock()
@@ -185,7 +185,7 @@ func (p *Producer) waitSpace(end uint64) error {
 	var deadline time.Time
 	for {
 		if r.closed {
-			return fmt.Errorf("capture: reserve: %w", ErrClosed)
+			return r.closedErrLocked("reserve")
 		}
 		p.refreshLimitLocked()
 		if end <= p.limit {
@@ -253,7 +253,7 @@ func (p *Producer) commit(t Type, ch uint16, pos uint64, buf []byte, inline bool
 	var deadline time.Time
 	for {
 		if r.closed {
-			return Event{}, fmt.Errorf("capture: commit: %w", ErrClosed)
+			return Event{}, r.closedErrLocked("commit")
 		}
 		if r.committed-r.releasedLocked() < uint64(len(r.index)) {
 			break

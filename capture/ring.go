@@ -38,6 +38,7 @@ type Ring struct {
 	committed uint64 // seq of the next event; all below are committed
 	closed    bool
 	closedA   atomic.Bool // closed, readable without mu on the producer's fast path
+	failure   error       // set by Fail: why the session must stop
 	producers []*Producer
 	lossless  []*Reader // open lossless readers: they hold producers back
 	waiting   []*Reader // readers parked in Next, woken by the next commit or Close
@@ -72,6 +73,39 @@ func (r *Ring) Close() {
 	r.closedA.Store(true)
 	r.wakeReadersLocked()
 	r.wakeProducersLocked()
+}
+
+// Fail ends the ring because the session must stop (its recording cannot be persisted): like
+// Close, but producers get an error wrapping cause instead of ErrClosed, so the proxy ends the
+// session with that cause at its next read. Readers drain what is committed, then io.EOF.
+func (r *Ring) Fail(cause error) {
+	r.mu.Lock()
+	if !r.closed && r.failure == nil {
+		r.failure = cause
+	}
+	r.mu.Unlock()
+	r.Close()
+}
+
+// Err returns the cause given to Fail, or nil.
+func (r *Ring) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failure
+}
+
+// closedErr is the error a producer gets from a closed ring.
+func (r *Ring) closedErr(op string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closedErrLocked(op)
+}
+
+func (r *Ring) closedErrLocked(op string) error {
+	if r.failure != nil {
+		return fmt.Errorf("capture: %s: %w: %w", op, ErrClosed, r.failure)
+	}
+	return fmt.Errorf("capture: %s: %w", op, ErrClosed)
 }
 
 // releasedLocked returns the lowest seq some open lossless reader still holds; every event below
