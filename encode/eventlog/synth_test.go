@@ -18,7 +18,7 @@ type synth struct {
 }
 
 func synthSession(seed uint64, dur time.Duration) []Record {
-	s := &synth{rng: rand.New(rand.NewPCG(seed, 0x5eed))}
+	s := &synth{rng: newRand(seed)}
 	s.out("Linux web01 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 x86_64\r\n\r\nLast login: Tue Mar  4 09:12:01 2025 from 10.1.2.3\r\n")
 	for s.now < dur {
 		s.prompt()
@@ -48,6 +48,8 @@ func synthSession(seed uint64, dur time.Duration) []Record {
 	}
 	return s.recs
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5eed)) }
 
 func (s *synth) add(typ uint8, p string) {
 	s.recs = append(s.recs, Record{Time: s.now, Type: typ, Payload: []byte(p)})
