@@ -283,3 +283,37 @@ func FuzzKeyResolve(f *testing.F) {
 		}
 	})
 }
+
+// countingReader gives limit zero bytes and cancels its context after the first cancelAfter.
+type countingReader struct {
+	n, limit, cancelAfter int64
+	cancel                context.CancelFunc
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.n >= c.limit {
+		return 0, io.EOF
+	}
+	m := min(int64(len(p)), c.limit-c.n)
+	clear(p[:m])
+	c.n += m
+	if c.n >= c.cancelAfter {
+		c.cancel()
+	}
+	return int(m), nil
+}
+
+// TestPutStopsCopyingOnCancel checks that cancellation ends a long copy promptly rather than after
+// the whole reader: the contract suite only sees the result, which a late check would also give.
+func TestPutStopsCopyingOnCancel(t *testing.T) {
+	b := newBackend(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &countingReader{limit: 256 << 20, cancelAfter: 1 << 20, cancel: cancel}
+	if err := b.Put(ctx, "big", r, -1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Put = %v, want context.Canceled", err)
+	}
+	if r.n > 1<<20+copyBufSize {
+		t.Errorf("Put read %d bytes after cancellation at 1 MiB", r.n)
+	}
+}
