@@ -6,5 +6,33 @@
 // waits for it, bounded by a stall timeout) and lossy (live viewers: overrun readers are told to
 // resync from a snapshot; the producer never waits for them).
 //
+// # How data enters and leaves
+//
+// A proxy gives each direction its own Producer and calls Producer.ReadFrom in its copy loop:
+// one Read of the connection lands in the producer's arena, the event is committed, and the proxy
+// writes ev.Payload to the other side. Control events (resize, markers) go in with Producer.Write.
+// Keystrokes typed at a password prompt go in with Producer.ReadFromRedacted: they are forwarded
+// but only their count is committed, so no reader can ever see them.
+//
+// Readers call Reader.Next in their own goroutine. All readers see one order (Event.Seq) across
+// producers, and Event.Time is on one monotonic clock starting at Ring.Start.
+//
+// # Memory layout
+//
+// Each producer owns an arena (a circular byte buffer) that only it writes, so the network read
+// needs no lock. A shared index of fixed-size records (seq, time, type, channel, producer, arena
+// position, length) is appended under a short mutex. A payload never straddles the arena's end:
+// when less than the reservation is left, the producer skips to the start. A producer reuses arena
+// bytes and index slots only after every lossless reader has moved past the events that use them;
+// past Config.StallTimeout it gives up with ErrStalled and the session must end (fail closed).
+// Lossy readers copy payloads under a per-producer read lock after checking that the producer has
+// not reserved those bytes since; see Reader.Next.
+//
+// Steady state allocates nothing: waiters are woken through per-goroutine channels with room for
+// one token, and the index holds no pointers.
+//
+// Producer.ReadFrom has the name the proxy uses but not io.ReaderFrom's signature, so go vet's
+// stdmethods check must be off for this package (go vet -stdmethods=false).
+//
 // capture imports nothing else of Vigil's.
 package capture
