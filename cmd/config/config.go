@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed18fc72c3/vigil/access"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
@@ -28,6 +29,10 @@ type Config struct {
 
 	Recording Recording `mapstructure:"recording"`
 	Storage   Storage   `mapstructure:"storage"`
+
+	// Access holds users, targets and grants written in the file; the CLI adds more to
+	// <data_dir>/access.json. See package access.
+	Access access.Config `mapstructure:"access"`
 }
 
 // Log says how Vigil logs.

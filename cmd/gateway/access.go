@@ -1,0 +1,146 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+
+	"github.com/seed18fc72c3/vigil/access"
+	"github.com/seed18fc72c3/vigil/cmd/config"
+	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
+	"github.com/seed18fc72c3/vigil/vault"
+	"golang.org/x/crypto/ssh"
+)
+
+// AccessPath and VaultDir are where the access store and the vault live in the data directory.
+func AccessPath(cfg config.Config) string { return cfg.Path("access.json") }
+func VaultDir(cfg config.Config) string   { return cfg.Path("vault") }
+
+// OpenAccess opens the access store and the vault of cfg and returns them as proxy/ssh's
+// Authenticator and Policy.
+func OpenAccess(cfg config.Config, log *slog.Logger) (*Access, *Access, error) {
+	store, err := access.OpenStore(AccessPath(cfg), cfg.Access)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := vault.Open(VaultDir(cfg))
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &Access{Store: store, Vault: v, Log: log}
+	return a, a, nil
+}
+
+// Access answers the SSH gateway's questions from the access store and the vault.
+type Access struct {
+	Store *access.Store
+	Vault *vault.Vault
+	Log   *slog.Logger
+}
+
+var (
+	_ proxyssh.Authenticator = (*Access)(nil)
+	_ proxyssh.Policy        = (*Access)(nil)
+)
+
+func (a *Access) Password(_ context.Context, user string, pw []byte, _ netip.Addr) (proxyssh.Principal, error) {
+	u, err := a.Store.AuthenticatePassword(user, pw)
+	return principal(u, err)
+}
+
+func (a *Access) PublicKey(_ context.Context, user string, key ssh.PublicKey, _ netip.Addr) (proxyssh.Principal, error) {
+	u, err := a.Store.AuthenticateKey(user, key)
+	return principal(u, err)
+}
+
+func principal(u access.User, err error) (proxyssh.Principal, error) {
+	if errors.Is(err, access.ErrBadCredentials) {
+		return proxyssh.Principal{}, fmt.Errorf("%w: %w", proxyssh.ErrBadCredential, err)
+	}
+	if err != nil {
+		return proxyssh.Principal{}, err
+	}
+	return proxyssh.Principal{User: u.Name, Role: string(u.Role)}, nil
+}
+
+// Targets lists the SSH targets p holds a grant on.
+func (a *Access) Targets(_ context.Context, p proxyssh.Principal) ([]string, error) {
+	var names []string
+	for _, t := range a.Store.Permitted(p.User) {
+		if t.Protocol == "ssh" {
+			names = append(names, t.Name)
+		}
+	}
+	return names, nil
+}
+
+// Resolve authorizes p for target ("target" or "account@target") and fetches the vaulted
+// credential. The credential goes into the returned auth methods only; it is never logged.
+func (a *Access) Resolve(_ context.Context, p proxyssh.Principal, target string) (proxyssh.Upstream, error) {
+	t, g, err := a.Store.Authorize(p.User, target)
+	switch {
+	case errors.Is(err, access.ErrNoSuchTarget):
+		return proxyssh.Upstream{}, fmt.Errorf("%w: %q", proxyssh.ErrNoSuchTarget, target)
+	case errors.Is(err, access.ErrDenied):
+		return proxyssh.Upstream{}, fmt.Errorf("%w: %w", proxyssh.ErrDenied, err)
+	case err != nil:
+		return proxyssh.Upstream{}, err
+	}
+	if t.Protocol != "ssh" {
+		return proxyssh.Upstream{}, fmt.Errorf("%w: target %q speaks %s, not ssh", proxyssh.ErrNoSuchTarget, t.Name, t.Protocol)
+	}
+	secret, err := a.Vault.Get(t.Name, g.Account)
+	if errors.Is(err, vault.ErrNotFound) {
+		return proxyssh.Upstream{}, fmt.Errorf("%w: no credential for %s@%s in the vault", proxyssh.ErrDenied, g.Account, t.Name)
+	}
+	if err != nil {
+		return proxyssh.Upstream{}, fmt.Errorf("vault: %w", err)
+	}
+	auth, err := authMethods(secret)
+	if err != nil {
+		return proxyssh.Upstream{}, fmt.Errorf("credential for %s@%s: %w", g.Account, t.Name, err)
+	}
+	return proxyssh.Upstream{
+		Target:          t.Name,
+		Account:         g.Account,
+		Addr:            net.JoinHostPort(t.Host, strconv.Itoa(t.Port)),
+		Auth:            auth,
+		HostKeyCallback: a.Store.HostKeyCallback(t.Name),
+		PortForward:     g.PortForward,
+		AgentForward:    g.AgentForward,
+	}, nil
+}
+
+// authMethods turns a vaulted secret into SSH auth methods: the key first, then the password,
+// also answered to keyboard-interactive password prompts (PAM targets ask that way).
+func authMethods(s vault.Secret) ([]ssh.AuthMethod, error) {
+	var methods []ssh.AuthMethod
+	if len(s.PrivateKey) > 0 {
+		signer, err := ssh.ParsePrivateKey(s.PrivateKey)
+		if err != nil {
+			return nil, errors.New("the vaulted private key does not parse (passphrase-protected keys are not supported)")
+		}
+		methods = append(methods, ssh.PublicKeys(signer))
+	}
+	if len(s.Password) > 0 {
+		pw := string(s.Password)
+		methods = append(methods, ssh.Password(pw),
+			ssh.KeyboardInteractive(func(_, _ string, questions []string, echos []bool) ([]string, error) {
+				answers := make([]string, len(questions))
+				for i := range questions {
+					if !echos[i] {
+						answers[i] = pw
+					}
+				}
+				return answers, nil
+			}))
+	}
+	if len(methods) == 0 {
+		return nil, errors.New("the vaulted credential is empty")
+	}
+	return methods, nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/seed18fc72c3/vigil/capture"
+	"github.com/seed18fc72c3/vigil/cmd/config"
+	"github.com/seed18fc72c3/vigil/cmd/gateway"
+	"github.com/seed18fc72c3/vigil/cmd/nodekeys"
+	"github.com/seed18fc72c3/vigil/encode"
+	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
+	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
+)
+
+func init() { register(newServeCmd) }
+
+func newServeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway: the SSH front end, the recorder and the store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
+		},
+	}
+}
+
+// serve runs the gateway until ctx is done.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	keys, err := nodekeys.Ensure(cfg.Path("keys"))
+	if err != nil {
+		return err
+	}
+	for _, f := range keys.Created {
+		log.Info("made node key", "file", f)
+	}
+	log.Info("node keys", "ssh_host_key", ssh.FingerprintSHA256(keys.Host.PublicKey()), "age_recipient", keys.Age.Recipient().String())
+	store, err := gateway.OpenRecordings(cfg)
+	if err != nil {
+		return err
+	}
+	auth, policy, err := gateway.OpenAccess(cfg, log)
+	if err != nil {
+		return err
+	}
+	ring := capture.DefaultConfig()
+	ring.ArenaBytes = cfg.Recording.RingBytes
+	ring.StallTimeout = cfg.Recording.StallTimeout
+	sc := proxyssh.DefaultConfig()
+	sc.HostSigner = keys.Host
+	sc.Banner = cfg.SSH.Banner
+	if sc.Banner != "" && sc.Banner[len(sc.Banner)-1] != '\n' {
+		sc.Banner += "\n"
+	}
+	sc.DialTimeout = cfg.SSH.DialTimeout
+	sc.IdleTimeout = cfg.SSH.IdleTimeout
+	sc.Auth, sc.Policy = auth, policy
+	sc.Recorder = &gateway.Recorder{Store: store, Log: log, Options: encode.Options{
+		SegmentDuration: cfg.Recording.SegmentDuration, SegmentBytes: cfg.Recording.SegmentBytes,
+	}}
+	sc.Ring = ring
+	sc.Logger = log
+	sc.Audit = auditLogger(log)
+	srv, err := proxyssh.NewServer(sc)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.SSH.Listen)
+	if err != nil {
+		return fmt.Errorf("ssh listener: %w", err)
+	}
+	log.Info("ssh gateway listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "store", cfg.StoreDir())
+	log.Info("web UI not built yet", "web_listen", cfg.Web.Listen)
+	err = srv.Serve(ctx, ln)
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+		log.Info("gateway stopped")
+		return nil
+	}
+	return err
+}
+
+func newLogger(cfg config.Config, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// auditLogger writes the gateway's audit events to the log until the hash-chained audit log exists.
+func auditLogger(log *slog.Logger) func(proxyssh.AuditEvent) {
+	return func(e proxyssh.AuditEvent) {
+		attrs := []any{"kind", e.Kind, "user", e.User, "remote", e.Remote}
+		for _, kv := range [][2]string{{"session", e.Session}, {"target", e.Target}, {"method", e.Method}, {"detail", e.Detail}} {
+			if kv[1] != "" {
+				attrs = append(attrs, kv[0], kv[1])
+			}
+		}
+		if e.Cause != nil {
+			attrs = append(attrs, "cause", e.Cause.Error())
+		}
+		log.Info("audit", attrs...)
+	}
+}
