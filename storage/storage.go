@@ -27,8 +27,8 @@ var (
 // Backend stores immutable objects by key.
 //
 // Keys follow ValidateKey; any method given another key returns an error wrapping ErrInvalidKey.
-// Every method returns ctx's error (wrapped) if ctx is done before it completes, and then has
-// changed nothing. Implementations are safe for concurrent use.
+// Every method returns ctx's error (wrapped) if ctx is done before it completes; a Put or Delete
+// that fails so has not changed which objects exist. Implementations are safe for concurrent use.
 //
 // Keys form a flat namespace, as in S3: "a/b" names an object, not a directory, and List matches
 // plain string prefixes. One restriction keeps the file backend possible: a key may not be both an
@@ -37,8 +37,9 @@ type Backend interface {
 	// Put stores the bytes of r under key. size is the number of bytes r will give, or negative if
 	// unknown; a known size that r does not match fails with ErrSizeMismatch.
 	//
-	// Put is atomic: until it returns nil no reader sees the object (Get, Stat and List report it
-	// absent), and if it fails (r fails, ctx is done, the disk is full) nothing is left behind.
+	// Put is atomic: Get, Stat and List report the object absent until it is complete (at the
+	// latest when Put returns nil), never part of it; and a Put that fails (r fails, ctx is done,
+	// the disk is full) leaves no object and no partial data behind.
 	// Objects are write-once: Put fails with ErrExist if key already holds an object; of several
 	// concurrent Puts of one key exactly one succeeds. To replace an object, Delete it first.
 	Put(ctx context.Context, key string, r io.Reader, size int64) error
