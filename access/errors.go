@@ -27,8 +27,10 @@ func (e *entryError) Error() string {
 
 func (e *entryError) Unwrap() error { return e.err }
 
-func notFound(kind, name string) error   { return &entryError{err: ErrNotFound, kind: kind, name: name} }
-func exists(kind, name string) error     { return &entryError{err: ErrExists, kind: kind, name: name} }
-func fromConfig(kind, name string) error { return &entryError{err: ErrFromConfig, kind: kind, name: name} }
+func notFound(kind, name string) error { return &entryError{err: ErrNotFound, kind: kind, name: name} }
+func exists(kind, name string) error   { return &entryError{err: ErrExists, kind: kind, name: name} }
+func fromConfig(kind, name string) error {
+	return &entryError{err: ErrFromConfig, kind: kind, name: name}
+}
 
 func grantName(g Grant) string { return g.User + " -> " + g.Account + "@" + g.Target }
