@@ -135,8 +135,7 @@ func run(t *testing.T, dir string, name string, args ...string) []record {
 		t.Fatal(err)
 	}
 	rec := filepath.Join(t.TempDir(), "rec")
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
+	cmd := newCmd(dir, name, args...)
 	cmd.Env = append(os.Environ(), envRecord+"="+rec, envTee+"="+self)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
@@ -244,4 +243,10 @@ func findEvent(events []Event, op, path string) (Event, error) {
 		}
 	}
 	return Event{}, fmt.Errorf("%s %s: %w", op, path, errNoEvent)
+}
+
+func newCmd(dir, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	return cmd
 }
