@@ -95,7 +95,7 @@ func Default() Config {
 		Recording: Recording{
 			SegmentDuration: 5 * time.Second,
 			SegmentBytes:    4 << 20,
-			RingBytes:       4 << 20,
+			RingBytes:       1 << 20,
 			StallTimeout:    10 * time.Second,
 		},
 		Storage: Storage{Backend: "file"},
@@ -159,6 +159,9 @@ func (c *Config) Validate() error {
 	case "file":
 	default:
 		bad("storage.backend", c.Storage.Backend, "must be file")
+	}
+	if err := c.Access.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

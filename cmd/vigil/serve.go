@@ -62,6 +62,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	ring := capture.DefaultConfig()
 	ring.ArenaBytes = cfg.Recording.RingBytes
+	// 16Ki events cover the arena at any read size above 64 bytes; the index costs 40 B a slot
+	// per session, so the capture default (64Ki) would cost 2.5 MiB for each of hundreds of sessions.
+	ring.Records = 16 << 10
 	ring.StallTimeout = cfg.Recording.StallTimeout
 	sc := proxyssh.DefaultConfig()
 	sc.HostSigner = keys.Host
