@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/seed18fc72c3/vigil/access"
+	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
+)
+
+func init() {
+	register(func() *cobra.Command {
+		c := &cobra.Command{Use: "target", Short: "Manage the servers Vigil logs in to"}
+		c.AddCommand(targetAddCmd(), targetListCmd(), targetRemoveCmd())
+		return c
+	})
+}
+
+func targetAddCmd() *cobra.Command {
+	var t access.Target
+	c := &cobra.Command{
+		Use:   "add NAME --host HOST",
+		Short: "Add a target; without --host-key its SSH host key is trusted on first use, then enforced",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t.Name = args[0]
+			if err := nameArg("target", t.Name); err != nil {
+				return err
+			}
+			s, err := openAccessStore(cmd)
+			if err != nil {
+				return err
+			}
+			if err := s.AddTarget(t); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "added target %s\n", t.Name)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&t.Host, "host", "", "host name or address (required)")
+	c.Flags().IntVar(&t.Port, "port", 0, "port (default: the protocol's, 22 for ssh)")
+	c.Flags().StringVar(&t.Protocol, "protocol", "ssh", "protocol: ssh (telnet, vnc, rdp later)")
+	c.Flags().StringVar(&t.HostKey, "host-key", "", "pinned host key: an authorized_keys/known_hosts line or a SHA256: fingerprint")
+	c.MarkFlagRequired("host")
+	return c
+}
+
+func targetListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List targets and the host key enforced for each",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := openAccessStore(cmd)
+			if err != nil {
+				return err
+			}
+			var rows [][]string
+			for _, t := range s.Targets() {
+				rows = append(rows, []string{t.Name, t.Host, strconv.Itoa(t.Port), t.Protocol,
+					hostKeyColumn(s, t.Name), source(s, "target", t.Name)})
+			}
+			return table(cmd.OutOrStdout(), "NAME\tHOST\tPORT\tPROTOCOL\tHOST KEY\tSOURCE", rows)
+		},
+	}
+}
+
+// hostKeyColumn shows a fingerprint and how it came to be enforced.
+func hostKeyColumn(s *access.Store, target string) string {
+	key, pinned, err := s.HostKey(target)
+	switch {
+	case err != nil:
+		return "?"
+	case key == "":
+		return "first use (none seen yet)"
+	}
+	fp := key
+	if k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key)); err == nil {
+		fp = ssh.FingerprintSHA256(k)
+	} else if _, _, k, _, _, err := ssh.ParseKnownHosts([]byte(key)); err == nil {
+		fp = ssh.FingerprintSHA256(k)
+	}
+	if pinned {
+		return fp + " (pinned)"
+	}
+	return fp + " (first use)"
+}
+
+func targetRemoveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove a target added with the CLI (remove its grants first; its credentials stay in the vault)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openAccessStore(cmd)
+			if err != nil {
+				return err
+			}
+			if err := s.RemoveTarget(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed target %s\n", args[0])
+			return nil
+		},
+	}
+}

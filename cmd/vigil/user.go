@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/seed18fc72c3/vigil/access"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	register(func() *cobra.Command {
+		c := &cobra.Command{Use: "user", Short: "Manage the users who log in to Vigil"}
+		c.AddCommand(userAddCmd(), userListCmd(), userRemoveCmd())
+		return c
+	})
+}
+
+func userAddCmd() *cobra.Command {
+	var role string
+	var keys []string
+	var withPassword bool
+	c := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Add a user with SSH keys and/or a password (read from stdin or prompted, never a flag)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := nameArg("user", name); err != nil {
+				return err
+			}
+			lines, err := readKeys(keys)
+			if err != nil {
+				return err
+			}
+			u := access.User{Name: name, Role: access.Role(role), PublicKeys: lines}
+			if withPassword {
+				pw, err := readSecret(cmd, "password", false)
+				if err != nil {
+					return err
+				}
+				u.PasswordHash, err = access.HashPassword(pw)
+				clear(pw)
+				if err != nil {
+					return err
+				}
+			}
+			s, err := openAccessStore(cmd)
+			if err != nil {
+				return err
+			}
+			if err := s.AddUser(u); err != nil {
+				return err
+			}
+			if !withPassword && len(lines) == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: user %q has no key and no password and cannot log in yet\n", name)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "added user %s (%s)\n", name, roleOrDefault(u.Role))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&role, "role", "user", "role: user, auditor or admin")
+	c.Flags().StringArrayVar(&keys, "key", nil, "SSH public key: a file (e.g. id_ed25519.pub) or an authorized_keys line; repeatable")
+	c.Flags().BoolVar(&withPassword, "password", false, "set a password, read from stdin or prompted")
+	return c
+}
+
+func roleOrDefault(r access.Role) access.Role {
+	if r == "" {
+		return access.RoleUser
+	}
+	return r
+}
+
+func userListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List users (never their password hashes)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := openAccessStore(cmd)
+			if err != nil {
+				return err
+			}
+			var rows [][]string
+			for _, u := range s.Users() {
+				pw := "no"
+				if u.PasswordHash != "" {
+					pw = "yes"
+				}
+				rows = append(rows, []string{u.Name, string(u.Role), pw, strconv.Itoa(len(u.PublicKeys)), source(s, "user", u.Name)})
+			}
+			return table(cmd.OutOrStdout(), "NAME\tROLE\tPASSWORD\tKEYS\tSOURCE", rows)
+		},
+	}
+}
+
+func userRemoveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove a user added with the CLI (remove their grants first)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openAccessStore(cmd)
+			if err != nil {
+				return err
+			}
+			if err := s.RemoveUser(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed user %s\n", args[0])
+			return nil
+		},
+	}
+}
