@@ -222,7 +222,11 @@ func startBenchGateway(tb testing.TB, d *benchSSHD) *benchGateway {
 	// The whole gateway logs nothing to the benchmark's output; errors still reach the recording
 	// summary, which the benchmarks check.
 	log := slog.New(slog.DiscardHandler)
-	cfg.Recorder = &gateway.Recorder{Store: store, Options: encode.DefaultOptions(), Log: log}
+	opts := encode.DefaultOptions()
+	// Segment size is a knob for diagnosis (each cut waits for a keyframe); the figures in
+	// docs/benchmarks.md use the default.
+	opts.SegmentBytes = int(envSize(tb, "VIGIL_BENCH_SEGMENT_BYTES", int64(opts.SegmentBytes)))
+	cfg.Recorder = &gateway.Recorder{Store: store, Options: opts, Log: log}
 	cfg.Logger = log
 	// Dialing is not what is measured: under 200 simultaneous logins on 2 cores sshd can take
 	// longer than the 5 s default to answer.
