@@ -208,7 +208,11 @@ func (o *scpObserver) control(line string) {
 	case 1, 2:
 		// The source could not send something: it expects no answer.
 		o.st = srcLine
-		o.emit(Event{Protocol: "scp", Op: o.op, Err: "failed: " + strings.TrimSpace(line[1:])})
+		ev := Event{Protocol: "scp", Op: o.op, Err: "failed: " + strings.TrimSpace(line[1:])}
+		if !o.cmd.to && len(o.cmd.paths) == 1 {
+			ev.Path = o.cmd.paths[0]
+		}
+		o.emit(ev)
 	default:
 		o.stop(unparsable("unknown scp control line %q", line))
 	}

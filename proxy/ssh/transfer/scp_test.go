@@ -135,7 +135,8 @@ func TestSCPMultipleAndErrors(t *testing.T) {
 	}
 	recs = readRecording(t, rec)
 	events = scpEvents(t, recs, "scp -f "+remote+"/missing")
-	if len(events) != 1 || events[0].Op != "download" || !strings.Contains(events[0].Err, "No such file") {
+	if len(events) != 1 || events[0].Op != "download" || events[0].Path != remote+"/missing" ||
+		!strings.Contains(events[0].Err, "No such file") {
 		t.Fatalf("missing file: %+v", events)
 	}
 }

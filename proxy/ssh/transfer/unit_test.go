@@ -232,3 +232,27 @@ func TestSFTPBounded(t *testing.T) {
 		t.Fatalf("buffer cap %d", cap(o.client.buf))
 	}
 }
+
+// TestConcurrentFeeds drives both directions from two goroutines, as the gateway's two pumps do;
+// under -race it checks the observers' locking.
+func TestConcurrentFeeds(t *testing.T) {
+	scp, _ := NewSCP("scp -t /t", func(Event) {})
+	for _, o := range []Observer{NewSFTP(func(Event) {}), scp} {
+		recs := append(uploadRecs("/u", bytes.Repeat([]byte("x"), 100000), 1000), scpUploadRecs("f", []byte("abc"))...)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for _, r := range recs {
+				if r.kind == recServer {
+					o.FromServer(r.data)
+				}
+			}
+		}()
+		for _, r := range recs {
+			if r.kind == recClient {
+				o.FromClient(r.data)
+			}
+		}
+		<-done
+	}
+}
