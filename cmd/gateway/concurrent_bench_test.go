@@ -255,3 +255,13 @@ func verifyTypists(tb testing.TB, gw *benchGateway, typists []*typist, total int
 		tb.Fatalf("%d of %d sessions lost events", lost, len(typists))
 	}
 }
+
+// TestGatewayRecordsConcurrentTypists is the benchmark's zero-lost-events check at test size, so
+// `go test -race` exercises the harness and the gateway's recording path on every run.
+func TestGatewayRecordsConcurrentTypists(t *testing.T) {
+	d := startBenchSSHD(t)
+	gw := startBenchGateway(t, d)
+	load := typingLoad{sessions: 5, lines: 4, ramp: 5 * time.Millisecond, interval: 20 * time.Millisecond}
+	res := runTypists(t, gw.Addr, benchLogin, d, load)
+	verifyTypists(t, gw, res.typists, load.sessions)
+}
