@@ -81,7 +81,12 @@ type Recorder struct {
 	screen *screenWorker
 
 	buf     bytes.Buffer
-	w       *eventlog.Writer
+	w       *eventlog.Writer // nil while the open segment waits for its keyframe
+	open    bool             // a segment is open (its records may still be pending)
+	header  eventlog.Header  // of the open segment
+	kf      <-chan []byte    // the open segment's keyframe, until it arrives
+	pending []pendingRecord  // records that came before the keyframe, payloads in pendBuf
+	pendBuf []byte
 	segment SegmentInfo
 	sum     Summary
 	cols    int
@@ -90,6 +95,11 @@ type Recorder struct {
 	segRaw  int64 // raw bytes of the open segment's records
 	// wallStart is when the open segment began, on the wall clock, for the quiet-session cut.
 	wallStart time.Time
+}
+
+type pendingRecord struct {
+	rec      eventlog.Record // Payload unset: pendBuf[off:off+n]
+	off, len int
 }
 
 // NewRecorder returns a recorder for the session described by meta.
@@ -154,23 +164,19 @@ func (r *Recorder) Run(ctx context.Context, rd *capture.Reader, cause func() err
 // loses at most SegmentDuration of a session: Next waits under a deadline while a segment is open
 // (one context per segment, not per event).
 func (r *Recorder) loop(ctx context.Context, rd *capture.Reader) error {
-	waitCtx, cancel := ctx, context.CancelFunc(func() {})
-	defer func() { cancel() }()
-	deadlineFor := -1 // the segment whose deadline waitCtx carries
+	wait := segmentDeadline{segment: -1}
+	defer wait.stop()
 	for {
-		if r.w != nil && deadlineFor != r.segment.Index {
-			cancel()
-			waitCtx, cancel = context.WithDeadline(ctx, r.wallStart.Add(r.opts.SegmentDuration))
-			deadlineFor = r.segment.Index
+		if r.open && wait.segment != r.segment.Index {
+			wait.set(ctx, r.segment.Index, r.wallStart.Add(r.opts.SegmentDuration))
 		}
-		ev, err := rd.Next(waitCtx)
+		ev, err := rd.Next(wait.context(ctx))
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			// The open segment's time is up and the session is quiet: persist it now.
+			wait.stop()
 			if err := r.closeSegment(ctx); err != nil {
 				return err
 			}
-			cancel()
-			waitCtx, cancel = ctx, func() {}
 			continue
 		}
 		if err != nil {
@@ -182,14 +188,39 @@ func (r *Recorder) loop(ctx context.Context, rd *capture.Reader) error {
 	}
 }
 
+// segmentDeadline is the context Next waits under while a segment is open.
+type segmentDeadline struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	segment int // whose deadline it carries; -1 (after stop) for none
+}
+
+func (d *segmentDeadline) set(parent context.Context, segment int, at time.Time) {
+	d.stop()
+	d.ctx, d.cancel = context.WithDeadline(parent, at)
+	d.segment = segment
+}
+
+func (d *segmentDeadline) context(parent context.Context) context.Context {
+	if d.ctx == nil {
+		return parent
+	}
+	return d.ctx
+}
+
+func (d *segmentDeadline) stop() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.ctx, d.cancel, d.segment = nil, nil, -1
+}
+
 func (r *Recorder) write(ctx context.Context, ev capture.Event) error {
-	if r.w == nil || r.segmentFull(ev.Time) {
+	if !r.open || r.segmentFull(ev.Time) {
 		if err := r.closeSegment(ctx); err != nil {
 			return err
 		}
-		if err := r.openSegment(ev.Time); err != nil {
-			return err
-		}
+		r.openSegment(ev.Time)
 	}
 	switch ev.Type {
 	case capture.TypeOutput:
@@ -209,7 +240,22 @@ func (r *Recorder) write(ctx context.Context, ev capture.Event) error {
 	r.segRaw += int64(len(ev.Payload)) + 8
 	r.segment.End = ev.Time
 	r.segment.Records++
-	return r.w.Write(eventlog.Record{Time: ev.Time, Type: uint8(ev.Type), Channel: ev.Channel, Payload: ev.Payload})
+	rec := eventlog.Record{Time: ev.Time, Type: uint8(ev.Type), Channel: ev.Channel, Payload: ev.Payload}
+	if r.w == nil {
+		select {
+		case kf := <-r.kf:
+			if err := r.startWriter(kf); err != nil {
+				return err
+			}
+		default:
+			// The keyframe is still being made: keep a copy, since the ring reuses the payload's
+			// memory once this event is released.
+			r.pending = append(r.pending, pendingRecord{rec: rec, off: len(r.pendBuf), len: len(rec.Payload)})
+			r.pendBuf = append(r.pendBuf, rec.Payload...)
+			return nil
+		}
+	}
+	return r.w.Write(rec)
 }
 
 // drain reads the rest of a failed recording's events until the ring ends, so the producers, which
@@ -229,34 +275,55 @@ func (r *Recorder) segmentFull(now time.Duration) bool {
 	return now-r.segment.Start >= r.opts.SegmentDuration || r.segRaw >= int64(r.opts.SegmentBytes)
 }
 
-func (r *Recorder) openSegment(at time.Duration) error {
+// openSegment starts a segment at time at. Its keyframe is asked of the screen model, which
+// answers once it has digested the output so far; until then the segment's records wait in
+// pending, so the session never waits for the emulator.
+func (r *Recorder) openSegment(at time.Duration) {
 	r.buf.Reset()
-	kf := r.screen.keyframe()
-	h := eventlog.Header{
+	r.header = eventlog.Header{
 		SessionID: r.meta.ID, Segment: r.segment.Index + 1, User: r.meta.User, Target: r.meta.Target,
 		Protocol: r.meta.Protocol, Start: r.meta.Start, Offset: at, Cols: r.cols, Rows: r.rows,
 		Meta: map[string]string{"account": r.meta.Account, "remote": r.meta.Remote},
 	}
 	if r.meta.Command != "" {
-		h.Meta["command"] = r.meta.Command
+		r.header.Meta["command"] = r.meta.Command
 	}
-	w, err := eventlog.NewWriter(&r.buf, h, kf)
-	if err != nil {
-		return fmt.Errorf("recorder: open segment %d: %w", h.Segment, err)
-	}
-	r.w = w
-	r.segment = SegmentInfo{Index: h.Segment, Start: at, End: at, Records: 1}
-	r.segRaw = int64(len(kf))
+	r.kf = r.screen.keyframe()
+	r.open = true
+	r.segment = SegmentInfo{Index: r.header.Segment, Start: at, End: at, Records: 1}
+	r.segRaw = 0
 	r.wallStart = r.meta.Start.Add(at)
+}
+
+// startWriter begins the open segment's bytes with its keyframe and the records that waited for it.
+func (r *Recorder) startWriter(kf []byte) error {
+	w, err := eventlog.NewWriter(&r.buf, r.header, kf)
+	if err != nil {
+		return fmt.Errorf("recorder: open segment %d: %w", r.header.Segment, err)
+	}
+	r.w, r.kf = w, nil
+	r.segRaw += int64(len(kf))
+	for _, p := range r.pending {
+		p.rec.Payload = r.pendBuf[p.off : p.off+p.len]
+		if err := w.Write(p.rec); err != nil {
+			return err
+		}
+	}
+	r.pending, r.pendBuf = r.pending[:0], r.pendBuf[:0]
 	return nil
 }
 
 func (r *Recorder) closeSegment(ctx context.Context) error {
-	if r.w == nil {
+	if !r.open {
 		return nil
 	}
+	if r.w == nil {
+		if err := r.startWriter(<-r.kf); err != nil {
+			return err
+		}
+	}
 	w := r.w
-	r.w = nil
+	r.w, r.open = nil, false
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("recorder: close segment %d: %w", r.segment.Index, err)
 	}

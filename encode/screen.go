@@ -2,23 +2,27 @@ package encode
 
 import (
 	"sync"
+	"time"
 
 	"github.com/seed18fc72c3/vigil/encode/term"
 )
 
-// screenBudget is how much output may wait for the terminal emulator. The emulator runs at about
-// 10 MB/s (DESIGN.md) while a session can move hundreds of MB/s, so it works off the recorder's path:
-// output is copied into a bounded queue, and when the queue is full the oldest output is dropped and
-// the emulator later resyncs from the last tailBytes of output. The event records stay complete
-// whatever happens here; only a keyframe made during a flood may be approximate.
+// The terminal emulator (vt10x) digests about 3 MB/s on this machine class and allocates per byte,
+// while a session can move hundreds of MB/s. So it works off the recorder's path, on a budget:
+// it is fed at most screenRate bytes a second on average (screenBurst at once). Output beyond the
+// budget is not emulated; only its last tailBytes are kept, and the emulator resyncs from that tail
+// (a fresh screen fed the tail) when a keyframe is asked for or the flood is over. The event
+// records stay complete whatever happens here; only a keyframe taken during a flood is
+// approximate, and it is made from the last tailBytes of output, which is what fills a screen.
 const (
-	screenBudget = 1 << 20
-	tailBytes    = 64 << 10
+	screenRate  = 1 << 20
+	screenBurst = 128 << 10
+	tailBytes   = 16 << 10
 )
 
 type screenMsg struct {
 	data       []byte
-	cols, rows int         // resize when non-zero
+	cols, rows int         // resize, or the size of a resync
 	reply      chan []byte // keyframe request
 	resync     bool        // reset the screen and replay data (a tail of the output)
 }
@@ -28,7 +32,8 @@ type screenWorker struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	queue    []screenMsg
-	queued   int // bytes of output in queue
+	tokens   float64
+	refilled time.Time
 	dropping bool
 	tail     []byte // the last tailBytes of output, kept while dropping
 	nresync  int
@@ -39,7 +44,7 @@ type screenWorker struct {
 }
 
 func startScreen(cols, rows int) *screenWorker {
-	w := &screenWorker{finished: make(chan struct{}), cols: cols, rows: rows}
+	w := &screenWorker{finished: make(chan struct{}), cols: cols, rows: rows, tokens: screenBurst, refilled: time.Now()}
 	w.cond = sync.NewCond(&w.mu)
 	go w.run(term.NewScreen(cols, rows))
 	return w
@@ -59,7 +64,6 @@ func (w *screenWorker) run(s *term.Screen) {
 		m := w.queue[0]
 		w.queue[0] = screenMsg{}
 		w.queue = w.queue[1:]
-		w.queued -= len(m.data)
 		w.mu.Unlock()
 		switch {
 		case m.resync:
@@ -75,25 +79,34 @@ func (w *screenWorker) run(s *term.Screen) {
 	}
 }
 
-// output queues a copy of p for the emulator, or keeps it in the tail when over budget.
+// output hands p to the emulator within the budget, or keeps it in the tail.
 func (w *screenWorker) output(p []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.dropping || w.queued+len(p) > screenBudget {
+	now := time.Now()
+	w.tokens = min(screenBurst, w.tokens+now.Sub(w.refilled).Seconds()*screenRate)
+	w.refilled = now
+	if w.dropping && w.tokens >= screenBurst {
+		// The flood is over: resync from the tail, then carry on emulating.
+		w.resyncLocked()
+	}
+	if w.dropping || float64(len(p)) > w.tokens {
 		if !w.dropping {
 			w.dropping = true
 			w.tail = w.tail[:0]
 		}
 		w.tail = appendTail(w.tail, p)
-		if w.queued < screenBudget/2 {
-			// The emulator has caught up enough: resync it from the tail.
-			w.push(screenMsg{data: append([]byte(nil), w.tail...), resync: true, cols: w.cols, rows: w.rows})
-			w.dropping = false
-			w.nresync++
-		}
 		return
 	}
+	w.tokens -= float64(len(p))
 	w.push(screenMsg{data: append([]byte(nil), p...)})
+}
+
+func (w *screenWorker) resyncLocked() {
+	w.tokens -= float64(len(w.tail))
+	w.push(screenMsg{data: append([]byte(nil), w.tail...), resync: true, cols: w.cols, rows: w.rows})
+	w.dropping = false
+	w.nresync++
 }
 
 func appendTail(tail, p []byte) []byte {
@@ -108,7 +121,6 @@ func appendTail(tail, p []byte) []byte {
 
 func (w *screenWorker) push(m screenMsg) {
 	w.queue = append(w.queue, m)
-	w.queued += len(m.data)
 	w.cond.Signal()
 }
 
@@ -119,19 +131,18 @@ func (w *screenWorker) resize(cols, rows int) {
 	w.mu.Unlock()
 }
 
-// keyframe returns the screen as it stands after all output queued so far. It waits for the
-// emulator to work through its queue, which the budget bounds (about 0.1 s at 10 MB/s).
-func (w *screenWorker) keyframe() []byte {
+// keyframe asks for the screen as it stands after all output handed over so far. The answer
+// arrives on the returned channel once the emulator has worked through its queue, which the
+// budget bounds to screenBurst+tailBytes bytes (about 50 ms); the caller need not wait for it.
+func (w *screenWorker) keyframe() <-chan []byte {
 	reply := make(chan []byte, 1)
 	w.mu.Lock()
 	if w.dropping {
-		w.push(screenMsg{data: append([]byte(nil), w.tail...), resync: true, cols: w.cols, rows: w.rows})
-		w.dropping = false
-		w.nresync++
+		w.resyncLocked()
 	}
 	w.push(screenMsg{reply: reply})
 	w.mu.Unlock()
-	return <-reply
+	return reply
 }
 
 func (w *screenWorker) resyncs() int {
