@@ -80,7 +80,8 @@ type Recorder struct {
 	sink   SegmentSink
 	screen *screenWorker
 
-	buf     bytes.Buffer
+	buf     *bytes.Buffer
+	put     *putter
 	w       *eventlog.Writer // nil while the open segment waits for its keyframe
 	open    bool             // a segment is open (its records may still be pending)
 	header  eventlog.Header  // of the open segment
@@ -126,6 +127,7 @@ func NewRecorder(meta SessionMeta, sink SegmentSink, opts Options) *Recorder {
 func (r *Recorder) Run(ctx context.Context, rd *capture.Reader, cause func() error) (Summary, error) {
 	r.screen = startScreen(r.cols, r.rows)
 	defer r.screen.stop()
+	r.put = startPutter(ctx, r.sink)
 	err := r.loop(ctx, rd)
 	hold := false
 	if err == nil || errors.Is(err, io.EOF) {
@@ -138,6 +140,11 @@ func (r *Recorder) Run(ctx context.Context, rd *capture.Reader, cause func() err
 	}
 	if ferr := r.closeSegment(ctx); ferr != nil && err == nil {
 		err = ferr
+	}
+	segs, perr := r.put.finish()
+	r.sum.Segments = segs
+	if perr != nil && err == nil {
+		err = perr
 	}
 	if !hold {
 		rd.Close()
@@ -180,6 +187,9 @@ func (r *Recorder) loop(ctx context.Context, rd *capture.Reader) error {
 			continue
 		}
 		if err != nil {
+			return err
+		}
+		if err := r.put.failed(); err != nil {
 			return err
 		}
 		if err := r.write(ctx, ev); err != nil {
@@ -279,7 +289,7 @@ func (r *Recorder) segmentFull(now time.Duration) bool {
 // answers once it has digested the output so far; until then the segment's records wait in
 // pending, so the session never waits for the emulator.
 func (r *Recorder) openSegment(at time.Duration) {
-	r.buf.Reset()
+	r.buf = r.put.buffer()
 	r.header = eventlog.Header{
 		SessionID: r.meta.ID, Segment: r.segment.Index + 1, User: r.meta.User, Target: r.meta.Target,
 		Protocol: r.meta.Protocol, Start: r.meta.Start, Offset: at, Cols: r.cols, Rows: r.rows,
@@ -297,7 +307,7 @@ func (r *Recorder) openSegment(at time.Duration) {
 
 // startWriter begins the open segment's bytes with its keyframe and the records that waited for it.
 func (r *Recorder) startWriter(kf []byte) error {
-	w, err := eventlog.NewWriter(&r.buf, r.header, kf)
+	w, err := eventlog.NewWriter(r.buf, r.header, kf)
 	if err != nil {
 		return fmt.Errorf("recorder: open segment %d: %w", r.header.Segment, err)
 	}
@@ -328,9 +338,7 @@ func (r *Recorder) closeSegment(ctx context.Context) error {
 		return fmt.Errorf("recorder: close segment %d: %w", r.segment.Index, err)
 	}
 	r.segment.Bytes = r.buf.Len()
-	if err := r.sink.PutSegment(ctx, r.segment, r.buf.Bytes()); err != nil {
-		return fmt.Errorf("%w: segment %d: %w", ErrSink, r.segment.Index, err)
-	}
-	r.sum.Segments = append(r.sum.Segments, r.segment)
-	return nil
+	buf := r.buf
+	r.buf = nil
+	return r.put.put(r.segment, buf)
 }

@@ -1,0 +1,90 @@
+package encode
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+)
+
+// putter persists finished segments on a goroutine of its own, so the recorder goes on reading
+// the ring while the sink writes and fsyncs (or uploads) the previous segment. One segment waits
+// at most while another is being put: the session is held back only when the sink is slower than
+// the session, which is what a lossless recorder must do. The first failure is kept; the recorder
+// checks it at every event and fails the session closed.
+type putter struct {
+	sink SegmentSink
+	jobs chan putJob
+	free chan *bytes.Buffer
+	done chan struct{}
+	mu   sync.Mutex
+	err  error
+	segs []SegmentInfo // persisted, in order
+	ctx  context.Context
+}
+
+type putJob struct {
+	seg SegmentInfo
+	buf *bytes.Buffer
+}
+
+func startPutter(ctx context.Context, sink SegmentSink) *putter {
+	p := &putter{sink: sink, jobs: make(chan putJob, 1), free: make(chan *bytes.Buffer, 3), done: make(chan struct{}), ctx: ctx}
+	go p.run()
+	return p
+}
+
+func (p *putter) run() {
+	defer close(p.done)
+	for job := range p.jobs {
+		if p.failed() == nil {
+			err := p.sink.PutSegment(p.ctx, job.seg, job.buf.Bytes())
+			p.mu.Lock()
+			if err != nil {
+				p.err = fmt.Errorf("%w: segment %d: %w", ErrSink, job.seg.Index, err)
+			} else {
+				p.segs = append(p.segs, job.seg)
+			}
+			p.mu.Unlock()
+		}
+		job.buf.Reset()
+		select {
+		case p.free <- job.buf:
+		default:
+		}
+	}
+}
+
+// buffer returns an empty buffer for the next segment, reusing one the putter is done with.
+func (p *putter) buffer() *bytes.Buffer {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+		return new(bytes.Buffer)
+	}
+}
+
+// put queues a finished segment; it waits while another segment is already queued.
+func (p *putter) put(seg SegmentInfo, buf *bytes.Buffer) error {
+	if err := p.failed(); err != nil {
+		return err
+	}
+	p.jobs <- putJob{seg: seg, buf: buf}
+	return nil
+}
+
+func (p *putter) failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// finish waits for every queued segment and returns those persisted and the first failure.
+func (p *putter) finish() ([]SegmentInfo, error) {
+	close(p.jobs)
+	<-p.done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.segs, p.err
+}
