@@ -9,7 +9,7 @@ import (
 type Config struct {
 	ArenaBytes   int           // bytes of payload memory per producer (default 4 MiB); at least 2*MaxRead
 	Records      int           // event slots in the shared index (default 64Ki)
-	MaxRead      int           // largest single ReadFrom, and largest Write payload (default 32 KiB)
+	MaxRead      int           // largest single ReadEvent, and largest Write payload (default 32 KiB)
 	StallTimeout time.Duration // how long a producer waits for a lagging lossless reader (default 10 s)
 }
 

@@ -8,10 +8,10 @@
 //
 // # How data enters and leaves
 //
-// A proxy gives each direction its own Producer and calls Producer.ReadFrom in its copy loop:
+// A proxy gives each direction its own Producer and calls Producer.ReadEvent in its copy loop:
 // one Read of the connection lands in the producer's arena, the event is committed, and the proxy
 // writes ev.Payload to the other side. Control events (resize, markers) go in with Producer.Write.
-// Keystrokes typed at a password prompt go in with Producer.ReadFromRedacted: they are forwarded
+// Keystrokes typed at a password prompt go in with Producer.ReadEventRedacted: they are forwarded
 // but only their count is committed, so no reader can ever see them.
 //
 // Readers call Reader.Next in their own goroutine. All readers see one order (Event.Seq) across
@@ -31,8 +31,8 @@
 // Steady state allocates nothing: waiters are woken through per-goroutine channels with room for
 // one token, and the index holds no pointers.
 //
-// Producer.ReadFrom has the name the proxy uses but not io.ReaderFrom's signature, so go vet's
-// stdmethods check must be off for this package (go vet -stdmethods=false).
+// The producer's read is called ReadEvent, not ReadFrom: it returns an Event rather than io.ReaderFrom's
+// (int64, error), and go vet (stdmethods) rightly refuses a ReadFrom of another shape.
 //
 // capture imports nothing else of Vigil's.
 package capture

@@ -61,7 +61,7 @@ type Event struct {
 	Type    Type
 	Channel uint16 // SSH channel id etc.; 0 for the main stream
 	// Payload is ring memory or a reader's own buffer; how long it stays valid is documented on
-	// Producer.ReadFrom, Producer.Write and Reader.Next. Copy it to keep it.
+	// Producer.ReadEvent, Producer.Write and Reader.Next. Copy it to keep it.
 	Payload []byte
 }
 

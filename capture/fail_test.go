@@ -15,14 +15,14 @@ func TestFailStopsProducersWithTheCause(t *testing.T) {
 	}
 	rd := r.NewReader(Lossless)
 	p := r.NewProducer()
-	if _, err := p.ReadFrom(strings.NewReader("before"), TypeOutput, 0); err != nil {
+	if _, err := p.ReadEvent(strings.NewReader("before"), TypeOutput, 0); err != nil {
 		t.Fatal(err)
 	}
 	cause := errors.New("spool full")
 	r.Fail(cause)
 	r.Fail(errors.New("second cause is ignored"))
 	for name, op := range map[string]func() error{
-		"ReadFrom": func() error { _, err := p.ReadFrom(strings.NewReader("after"), TypeOutput, 0); return err },
+		"ReadEvent": func() error { _, err := p.ReadEvent(strings.NewReader("after"), TypeOutput, 0); return err },
 		"Write":    func() error { _, err := p.Write(TypeMarker, 0, []byte("x")); return err },
 	} {
 		if err := op(); !errors.Is(err, cause) || !errors.Is(err, ErrClosed) {

@@ -26,7 +26,7 @@ type Producer struct {
 	ownFirst int
 	ownLen   int
 
-	// secret is the arena region of the last ReadFromRedacted, cleared on the next call so the
+	// secret is the arena region of the last ReadEventRedacted, cleared on the next call so the
 	// withheld bytes do not linger in ring memory.
 	secret []byte
 
@@ -62,9 +62,9 @@ func (r *Ring) NewProducer() *Producer {
 	return p
 }
 
-// ReadFrom does one src.Read straight into the arena, commits the bytes as an event of type t on
+// ReadEvent does one src.Read straight into the arena, commits the bytes as an event of type t on
 // channel ch and returns it. The caller forwards ev.Payload to the other side; it stays valid
-// until this producer's next ReadFrom, ReadFromRedacted or Write.
+// until this producer's next ReadEvent, ReadEventRedacted or Write.
 //
 // Like io.Reader, a read may return bytes and an error together: the event is then committed and
 // returned with src's error. A read of 0 bytes commits nothing and returns an empty Event with
@@ -72,7 +72,7 @@ func (r *Ring) NewProducer() *Producer {
 //
 // Before reading it waits for lossless readers to release arena space; after StallTimeout it
 // returns ErrStalled and the session must end. After Ring.Close it returns ErrClosed.
-func (p *Producer) ReadFrom(src io.Reader, t Type, ch uint16) (Event, error) {
+func (p *Producer) ReadEvent(src io.Reader, t Type, ch uint16) (Event, error) {
 	buf, pos, err := p.readArena(src)
 	if len(buf) == 0 {
 		return Event{}, err
@@ -85,12 +85,12 @@ func (p *Producer) ReadFrom(src io.Reader, t Type, ch uint16) (Event, error) {
 	return ev, err
 }
 
-// ReadFromRedacted is ReadFrom(src, TypeInput, ch) for input that must not be recorded, such as
+// ReadEventRedacted is ReadEvent(src, TypeInput, ch) for input that must not be recorded, such as
 // what a user types at a password prompt. The bytes are read into the arena and returned as
 // forward, valid until the producer's next call, but the committed event is TypeRedacted with the
 // 4-byte count as payload (see ParseRedacted). The index never points at the withheld bytes, so
 // no reader, lossless or lossy, can obtain them, and the producer clears them on its next call.
-func (p *Producer) ReadFromRedacted(src io.Reader, ch uint16) (forward []byte, ev Event, err error) {
+func (p *Producer) ReadEventRedacted(src io.Reader, ch uint16) (forward []byte, ev Event, err error) {
 	buf, pos, err := p.readArena(src)
 	if len(buf) == 0 {
 		return nil, Event{}, err
@@ -107,7 +107,7 @@ func (p *Producer) ReadFromRedacted(src io.Reader, ch uint16) (forward []byte, e
 
 // Write commits a copy of payload as an event (control events, markers). The returned event's
 // Payload is ring memory, valid until the producer's next call. Payloads longer than
-// Config.MaxRead return ErrTooLarge; waiting and errors are as for ReadFrom.
+// Config.MaxRead return ErrTooLarge; waiting and errors are as for ReadEvent.
 func (p *Producer) Write(t Type, ch uint16, payload []byte) (Event, error) {
 	if len(payload) > p.r.cfg.MaxRead {
 		return Event{}, fmt.Errorf("capture: write %d bytes: %w", len(payload), ErrTooLarge)

@@ -83,7 +83,7 @@ func benchRing(b *testing.B, lossless, lossy, size int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		ev, err := p.ReadFrom(src, TypeOutput, 0)
+		ev, err := p.ReadEvent(src, TypeOutput, 0)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -51,7 +51,7 @@ func TestReadSizeBoundaries(t *testing.T) {
 		p := r.NewProducer()
 		rd := r.NewReader(Lossless)
 		src := &fixedReader{data: bytes.Repeat([]byte{'a'}, offer)}
-		ev, err := p.ReadFrom(src, TypeOutput, 0)
+		ev, err := p.ReadEvent(src, TypeOutput, 0)
 		if err != nil {
 			t.Fatalf("offer %d: %v", offer, err)
 		}
@@ -102,7 +102,7 @@ func TestArenaWrapBoundaries(t *testing.T) {
 		if room := arena - int(at)%arena; room < maxRead {
 			at += uint64(room)
 		}
-		ev, err := p.ReadFrom(&fixedReader{data: []byte("0123456789abcdef")}, TypeOutput, 0)
+		ev, err := p.ReadEvent(&fixedReader{data: []byte("0123456789abcdef")}, TypeOutput, 0)
 		if err != nil {
 			t.Fatalf("head %d: read: %v", head, err)
 		}
@@ -125,7 +125,7 @@ func TestStallTimeout(t *testing.T) {
 		src := &fixedReader{data: make([]byte, 16)}
 		var err error
 		for i := 0; i < 10 && err == nil; i++ {
-			_, err = p.ReadFrom(src, TypeOutput, 0)
+			_, err = p.ReadEvent(src, TypeOutput, 0)
 		}
 		if !errors.Is(err, ErrStalled) {
 			t.Fatalf("error %v, want ErrStalled", err)
@@ -134,7 +134,7 @@ func TestStallTimeout(t *testing.T) {
 			t.Errorf("source read %d times; a stalled producer must not read", src.calls)
 		}
 		rd.Close()
-		if _, err := p.ReadFrom(src, TypeOutput, 0); err != nil {
+		if _, err := p.ReadEvent(src, TypeOutput, 0); err != nil {
 			t.Fatalf("after the lagging reader closed: %v", err)
 		}
 	})
@@ -162,13 +162,13 @@ func TestStallTimeout(t *testing.T) {
 		rd := r.NewReader(Lossless)
 		src := &fixedReader{data: make([]byte, 16)}
 		for range 3 {
-			if _, err := p.ReadFrom(src, TypeOutput, 0); err != nil {
+			if _, err := p.ReadEvent(src, TypeOutput, 0); err != nil {
 				t.Fatal(err)
 			}
 			next(t, rd) // hold the newest event only
 		}
 		for i := range 20 {
-			if _, err := p.ReadFrom(src, TypeOutput, 0); err != nil {
+			if _, err := p.ReadEvent(src, TypeOutput, 0); err != nil {
 				t.Fatalf("read %d: %v", i, err)
 			}
 			next(t, rd)
@@ -185,7 +185,7 @@ func TestStallWakes(t *testing.T) {
 	go func() {
 		src := &fixedReader{data: make([]byte, 16)}
 		for range 40 {
-			if _, err := p.ReadFrom(src, TypeOutput, 0); err != nil {
+			if _, err := p.ReadEvent(src, TypeOutput, 0); err != nil {
 				done <- err
 				return
 			}
@@ -269,8 +269,8 @@ func TestCloseDrainsThenEOF(t *testing.T) {
 	r.Close()
 	r.Close()
 	src := &fixedReader{data: []byte("x")}
-	if _, err := p.ReadFrom(src, TypeOutput, 0); !errors.Is(err, ErrClosed) || src.calls != 0 {
-		t.Errorf("ReadFrom after Close: %v after %d reads, want ErrClosed and no read", err, src.calls)
+	if _, err := p.ReadEvent(src, TypeOutput, 0); !errors.Is(err, ErrClosed) || src.calls != 0 {
+		t.Errorf("ReadEvent after Close: %v after %d reads, want ErrClosed and no read", err, src.calls)
 	}
 	if _, err := p.Write(TypeOutput, 0, nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("Write after Close: %v", err)
@@ -297,13 +297,13 @@ func TestCloseWakesBlocked(t *testing.T) {
 	_ = lagging
 	src := &fixedReader{data: make([]byte, 16)}
 	for range 4 {
-		if _, err := p.ReadFrom(src, TypeOutput, 0); err != nil {
+		if _, err := p.ReadEvent(src, TypeOutput, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 	waiter := r.NewReader(Lossy)
 	errs := make(chan error, 2)
-	go func() { _, err := p.ReadFrom(src, TypeOutput, 0); errs <- err }()
+	go func() { _, err := p.ReadEvent(src, TypeOutput, 0); errs <- err }()
 	go func() { _, err := waiter.Next(context.Background()); errs <- err }()
 	time.Sleep(20 * time.Millisecond)
 	r.Close()
@@ -350,7 +350,7 @@ func TestReaderCloseUnblocksNext(t *testing.T) {
 	}
 }
 
-// TestRedactionDoesNotLeak: bytes read with ReadFromRedacted reach the caller for forwarding,
+// TestRedactionDoesNotLeak: bytes read with ReadEventRedacted reach the caller for forwarding,
 // but no reader of either mode sees them, and they do not stay in ring memory.
 func TestRedactionDoesNotLeak(t *testing.T) {
 	secret := []byte("hunter2-Very-Secret")
@@ -387,14 +387,14 @@ func TestRedactionDoesNotLeak(t *testing.T) {
 		if _, err := out.Write(TypeOutput, 0, []byte("Password: ")); err != nil {
 			t.Fatal(err)
 		}
-		fwd, ev, err := in.ReadFromRedacted(&fixedReader{data: secret}, 0)
+		fwd, ev, err := in.ReadEventRedacted(&fixedReader{data: secret}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(fwd, secret) || ev.Type != TypeRedacted {
 			t.Fatalf("forward %q, event type %v", fwd, ev.Type)
 		}
-		if _, err := in.ReadFrom(&fixedReader{data: []byte("ls\r")}, TypeInput, 0); err != nil {
+		if _, err := in.ReadEvent(&fixedReader{data: []byte("ls\r")}, TypeInput, 0); err != nil {
 			t.Fatal(err)
 		}
 		if bytes.Contains(in.arena, secret[:4]) {
@@ -438,7 +438,7 @@ func TestSteadyStateAllocs(t *testing.T) {
 	src := &fixedReader{data: make([]byte, 1000)}
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(2000, func() {
-		if _, err := p.ReadFrom(src, TypeOutput, 0); err != nil {
+		if _, err := p.ReadEvent(src, TypeOutput, 0); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := p.Write(TypeMarker, 1, src.data[:10]); err != nil {

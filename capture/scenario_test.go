@@ -173,7 +173,7 @@ func produce(p *Producer, pid int, ops []op) producerResult {
 		case opRead:
 			src.size = o.size
 			start := src.off
-			ev, err := p.ReadFrom(src, TypeOutput, uint16(pid))
+			ev, err := p.ReadEvent(src, TypeOutput, uint16(pid))
 			if err != nil {
 				res.err = err
 				return res
@@ -186,7 +186,7 @@ func produce(p *Producer, pid int, ops []op) producerResult {
 		case opRedacted:
 			src.size = o.size
 			start := src.off
-			fwd, ev, err := p.ReadFromRedacted(src, uint16(pid))
+			fwd, ev, err := p.ReadEventRedacted(src, uint16(pid))
 			if err != nil {
 				res.err = err
 				return res

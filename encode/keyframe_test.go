@@ -22,7 +22,7 @@ func TestEverySegmentDecodesAlone(t *testing.T) {
 	run := startRecorder(t, ring, sink, Options{SegmentDuration: time.Hour, SegmentBytes: 4 << 10}, nil)
 	p := ring.NewProducer()
 	write := func(s string) {
-		if _, err := p.ReadFrom(bytes.NewReader([]byte(s)), capture.TypeOutput, 0); err != nil {
+		if _, err := p.ReadEvent(bytes.NewReader([]byte(s)), capture.TypeOutput, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,12 +84,12 @@ func TestFloodDoesNotWaitForTheEmulator(t *testing.T) {
 	var sent int
 	for i := 0; sent < 24<<20; i++ {
 		line := []byte(fmt.Sprintf("flood line %09d %s\r\n", i, bytes.Repeat([]byte("x"), 200)))
-		if _, err := p.ReadFrom(bytes.NewReader(line), capture.TypeOutput, 0); err != nil {
+		if _, err := p.ReadEvent(bytes.NewReader(line), capture.TypeOutput, 0); err != nil {
 			t.Fatal(err)
 		}
 		sent += len(line)
 	}
-	if _, err := p.ReadFrom(bytes.NewReader([]byte("LAST LINE\r\n")), capture.TypeOutput, 0); err != nil {
+	if _, err := p.ReadEvent(bytes.NewReader([]byte("LAST LINE\r\n")), capture.TypeOutput, 0); err != nil {
 		t.Fatal(err)
 	}
 	ring.Close()

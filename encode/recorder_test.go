@@ -94,16 +94,16 @@ func TestRecorderKeepsEveryByteAcrossSegments(t *testing.T) {
 		var want bytes.Buffer
 		for i := 0; i < 400; i++ {
 			line := []byte(strings.Repeat("x", i%97) + "\r\n")
-			ev, err := out.ReadFrom(bytes.NewReader(line), capture.TypeOutput, 0)
+			ev, err := out.ReadEvent(bytes.NewReader(line), capture.TypeOutput, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want.Write(ev.Payload)
 			if i%50 == 0 {
-				if _, err := in.ReadFrom(strings.NewReader("ls\r"), capture.TypeInput, 0); err != nil {
+				if _, err := in.ReadEvent(strings.NewReader("ls\r"), capture.TypeInput, 0); err != nil {
 					t.Fatal(err)
 				}
-				if _, _, err := in.ReadFromRedacted(strings.NewReader("hunter2\r"), 0); err != nil {
+				if _, _, err := in.ReadEventRedacted(strings.NewReader("hunter2\r"), 0); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -158,7 +158,7 @@ func TestRecorderCutsQuietSegmentOnTime(t *testing.T) {
 	sink := &memSink{}
 	run := startRecorder(t, ring, sink, Options{SegmentDuration: 200 * time.Millisecond, SegmentBytes: 4 << 20}, nil)
 	p := ring.NewProducer()
-	if _, err := p.ReadFrom(strings.NewReader("$ "), capture.TypeOutput, 0); err != nil {
+	if _, err := p.ReadEvent(strings.NewReader("$ "), capture.TypeOutput, 0); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -195,7 +195,7 @@ func TestRecorderFailsClosed(t *testing.T) {
 	p := ring.NewProducer()
 	chunk := bytes.Repeat([]byte("y"), 1000)
 	for i := 0; i < 30; i++ {
-		if _, err := p.ReadFrom(bytes.NewReader(chunk), capture.TypeOutput, 0); err != nil {
+		if _, err := p.ReadEvent(bytes.NewReader(chunk), capture.TypeOutput, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -227,7 +227,7 @@ func TestRecorderWithoutFailureHandlerStallsTheSession(t *testing.T) {
 	chunk := bytes.Repeat([]byte("z"), 4000)
 	var err error
 	for i := 0; i < 1000 && err == nil; i++ {
-		_, err = p.ReadFrom(bytes.NewReader(chunk), capture.TypeOutput, 0)
+		_, err = p.ReadEvent(bytes.NewReader(chunk), capture.TypeOutput, 0)
 	}
 	if !errors.Is(err, capture.ErrStalled) {
 		t.Fatalf("producer error %v, want ErrStalled", err)

@@ -111,7 +111,7 @@ func (s *session) copyThrough(src, dst ssh.Channel, t capture.Type, id uint16) {
 	defer dst.CloseWrite()
 	p := s.ring.NewProducer()
 	for {
-		ev, err := p.ReadFrom(src, t, id)
+		ev, err := p.ReadEvent(src, t, id)
 		if len(ev.Payload) > 0 {
 			s.touch()
 			if _, werr := dst.Write(ev.Payload); werr != nil {

@@ -40,7 +40,7 @@ func (l *lockedTracker) Secret() bool {
 func (sc *sessionChannel) pumpOutput(src io.Reader, dst io.Writer, stderr bool) {
 	p := sc.s.ring.NewProducer()
 	for {
-		ev, err := p.ReadFrom(src, capture.TypeOutput, sc.id)
+		ev, err := p.ReadEvent(src, capture.TypeOutput, sc.id)
 		if len(ev.Payload) > 0 {
 			sc.s.touch()
 			if sc.tracker != nil {
@@ -69,7 +69,7 @@ func (sc *sessionChannel) pumpInput() {
 	if sc.tracker == nil {
 		// File transfers: straight from the network into ring memory, no copy.
 		for {
-			ev, err := p.ReadFrom(sc.ch, capture.TypeInput, sc.id)
+			ev, err := p.ReadEvent(sc.ch, capture.TypeInput, sc.id)
 			if len(ev.Payload) > 0 {
 				sc.s.touch()
 				if sc.observer != nil {
@@ -116,10 +116,10 @@ func (sc *sessionChannel) forwardInput(p *capture.Producer, chunk []byte) bool {
 			err error
 		)
 		if secret {
-			fwd, _, err = p.ReadFromRedacted(r, sc.id)
+			fwd, _, err = p.ReadEventRedacted(r, sc.id)
 		} else {
 			var ev capture.Event
-			ev, err = p.ReadFrom(r, capture.TypeInput, sc.id)
+			ev, err = p.ReadEvent(r, capture.TypeInput, sc.id)
 			fwd = ev.Payload
 		}
 		if len(fwd) > 0 {
