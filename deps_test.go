@@ -16,6 +16,7 @@ var allowed = map[string][]string{
 	"capture":  {},
 	"storage":  {},
 	"vault":    {},
+	"audit":    {},
 	"access":   {"vault"},
 	"proxy":    {"capture", "access", "vault"},
 	"encode":   {"capture"},

@@ -16,9 +16,11 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// AccessPath and VaultDir are where the access store and the vault live in the data directory.
+// AccessPath, VaultDir and AuditPath are where the access store, the vault and the audit log live
+// in the data directory.
 func AccessPath(cfg config.Config) string { return cfg.Path("access.json") }
 func VaultDir(cfg config.Config) string   { return cfg.Path("vault") }
+func AuditPath(cfg config.Config) string  { return cfg.Path("audit.jsonl") }
 
 // OpenAccess opens the access store and the vault of cfg and returns them as proxy/ssh's
 // Authenticator and Policy.

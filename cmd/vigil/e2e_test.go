@@ -300,6 +300,19 @@ func TestGatewayEndToEnd(t *testing.T) {
 	if sum.Cause == "" {
 		t.Error("the recording has no end cause")
 	}
+	// The audit log: hash chain intact, logins and both sessions with their end cause.
+	if out := mustVigil(t, data, "", "audit", "--verify"); !strings.Contains(out, "hash chain intact") {
+		t.Errorf("vigil audit --verify: %s", out)
+	}
+	auditOut := mustVigil(t, data, "", "audit")
+	for _, want := range []string{`"kind":"login-ok"`, `"kind":"session-start"`, `"kind":"session-end"`, `"session":"` + interactive + `"`} {
+		if !strings.Contains(auditOut, want) {
+			t.Errorf("audit log lacks %s:\n%s", want, auditOut)
+		}
+	}
+	if strings.Count(mustVigil(t, data, "", "audit", "--kind", "session-end"), "\n") < 2 {
+		t.Error("audit log has fewer than two session ends")
+	}
 	if !strings.Contains(string(logBytes), "ssh gateway listening") {
 		t.Errorf("serve log lacks the listening line:\n%s", logBytes)
 	}

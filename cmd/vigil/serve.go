@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/seed18fc72c3/vigil/audit"
 	"github.com/seed18fc72c3/vigil/capture"
 	"github.com/seed18fc72c3/vigil/cmd/config"
 	"github.com/seed18fc72c3/vigil/cmd/gateway"
@@ -60,6 +61,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	auditLog, err := audit.Open(gateway.AuditPath(cfg))
+	if err != nil {
+		return err
+	}
+	defer auditLog.Close()
 	ring := capture.DefaultConfig()
 	ring.ArenaBytes = cfg.Recording.RingBytes
 	// 16Ki events cover the arena at any read size above 64 bytes; the index costs 40 B a slot
@@ -80,7 +86,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}}
 	sc.Ring = ring
 	sc.Logger = log
-	sc.Audit = auditLogger(log)
+	sc.Audit = auditTo(auditLog, log)
 	srv, err := proxyssh.NewServer(sc)
 	if err != nil {
 		return err
@@ -109,18 +115,25 @@ func newLogger(cfg config.Config, w interface{ Write([]byte) (int, error) }) *sl
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// auditLogger writes the gateway's audit events to the log until the hash-chained audit log exists.
-func auditLogger(log *slog.Logger) func(proxyssh.AuditEvent) {
+// auditTo appends the gateway's audit events to the audit log, and logs them too. An event that
+// cannot be appended is logged as an error: the gateway keeps serving, since refusing every login
+// because the audit disk is full would lock out the administrators who must fix it.
+func auditTo(l *audit.Log, log *slog.Logger) func(proxyssh.AuditEvent) {
 	return func(e proxyssh.AuditEvent) {
-		attrs := []any{"kind", e.Kind, "user", e.User, "remote", e.Remote}
-		for _, kv := range [][2]string{{"session", e.Session}, {"target", e.Target}, {"method", e.Method}, {"detail", e.Detail}} {
+		ev := audit.Event{Time: e.Time, Kind: e.Kind, User: e.User, Target: e.Target, Session: e.Session,
+			Remote: e.Remote, Method: e.Method, Detail: e.Detail}
+		if e.Cause != nil {
+			ev.Cause = e.Cause.Error()
+		}
+		attrs := []any{"kind", ev.Kind, "user", ev.User, "remote", ev.Remote}
+		for _, kv := range [][2]string{{"session", ev.Session}, {"target", ev.Target}, {"method", ev.Method}, {"detail", ev.Detail}, {"cause", ev.Cause}} {
 			if kv[1] != "" {
 				attrs = append(attrs, kv[0], kv[1])
 			}
 		}
-		if e.Cause != nil {
-			attrs = append(attrs, "cause", e.Cause.Error())
-		}
 		log.Info("audit", attrs...)
+		if err := l.Append(ev); err != nil {
+			log.Error("audit log append failed", "err", err, "kind", ev.Kind)
+		}
 	}
 }
