@@ -2,8 +2,11 @@ package ssh
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/ssh"
 
@@ -37,6 +40,8 @@ type sessionChannel struct {
 	env      [][]byte
 	agent    bool
 	start    *ssh.Request // shell, exec or subsystem
+	replied  bool         // start was answered already (before the menu)
+	exited   atomic.Bool  // the target sent exit-status or exit-signal
 	command  string
 	observer transfer.Observer
 	tracker  *lockedTracker
@@ -82,18 +87,20 @@ func (s *session) handleSession(nc ssh.NewChannel) {
 
 	if s.targetName() == "" {
 		if sc.pty == nil || sc.start.Type != "shell" {
-			s.cancel(refuse(ErrNoSuchTarget, "no target named: log in as user@target"))
+			sc.refuse(refuse(ErrNoSuchTarget, "no target named: log in as user@target"))
 			return
 		}
+		// The client waits for this answer before it lets the user type.
+		sc.start.Reply(true, nil)
+		sc.replied = true
 		targets, err := s.srv.cfg.Policy.Targets(s.ctx, s.user)
 		if err != nil {
-			s.cancel(refuse(err, "no targets available"))
+			sc.refuse(refuse(err, "no targets available"))
 			return
 		}
 		picked, err := runMenu(ch, targets)
 		if err != nil {
-			sc.start.Reply(false, nil)
-			s.cancel(ErrUserExit)
+			sc.refuse(ErrUserExit)
 			return
 		}
 		s.setTarget(picked)
@@ -104,14 +111,33 @@ func (s *session) handleSession(nc ssh.NewChannel) {
 	}
 	up, conn, err := s.ensureUpstream(info)
 	if err != nil {
-		sc.start.Reply(false, nil)
-		s.cancel(err)
+		sc.refuse(err)
 		return
 	}
 	if !sc.openUpstream(up, conn) {
 		return
 	}
 	sc.pump()
+}
+
+// refuse answers the start request, tells the user why in one line on stderr with a non-zero exit
+// status, closes the channel and ends the session with err.
+func (sc *sessionChannel) refuse(err error) {
+	s := sc.s
+	if !sc.replied {
+		sc.start.Reply(true, nil) // so the client reads the reason instead of "request failed"
+		sc.replied = true
+	}
+	// Unregistered first: teardown must not say it a second time.
+	s.mu.Lock()
+	delete(s.channels, sc.key)
+	s.mu.Unlock()
+	if !errors.Is(err, ErrUserExit) {
+		sc.ch.Stderr().Write([]byte(userLine(err) + "\r\n"))
+	}
+	sc.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{1}))
+	sc.ch.CloseWrite()
+	s.cancel(err)
 }
 
 func (s *session) targetName() string {
@@ -180,7 +206,10 @@ func (sc *sessionChannel) setup() {
 			sc.command = cmd.Command
 		}
 		if isSCP(sc.command) {
-			sc.observer = transfer.NewSCP(sc.command, sc.emitTransfer)
+			if obs, err := transfer.NewSCP(sc.command, sc.emitTransfer); err == nil {
+				sc.observer = obs
+			}
+			// scp's stream is binary either way: no prompt tracking.
 			return
 		}
 	case "subsystem":
@@ -202,7 +231,8 @@ func isSCP(cmd string) bool {
 func (sc *sessionChannel) emitTransfer(ev transfer.Event) {
 	sc.s.mark(sc.id, map[string]any{
 		"kind": "file-transfer", "protocol": ev.Protocol, "op": ev.Op, "path": ev.Path,
-		"size": ev.Size, "sha256": ev.SHA256, "error": ev.Err,
+		"target": ev.Target,
+		"size":   ev.Size, "sha256": ev.SHA256, "error": ev.Err,
 	})
 }
 
@@ -211,8 +241,7 @@ func (sc *sessionChannel) openUpstream(up *Upstream, conn ssh.Conn) bool {
 	s := sc.s
 	upCh, upReqs, err := conn.OpenChannel("session", nil)
 	if err != nil {
-		sc.start.Reply(false, nil)
-		s.cancel(refuse(err, "target %s refused the session: %v", up.Target, err))
+		sc.refuse(refuse(fmt.Errorf("%w: open session: %w", ErrUpstream, err), "target %s refused the session", up.Target))
 		return false
 	}
 	sc.upReqsDone = make(chan struct{})
@@ -242,7 +271,11 @@ func (sc *sessionChannel) openUpstream(up *Upstream, conn ssh.Conn) bool {
 		s.mark(sc.id, map[string]any{"kind": "shell"})
 	}
 	ok, err := upCh.SendRequest(sc.start.Type, true, sc.start.Payload)
-	sc.start.Reply(ok && err == nil, nil)
+	if !sc.replied {
+		sc.start.Reply(ok && err == nil, nil)
+	} else if !ok || err != nil {
+		sc.ch.Stderr().Write([]byte("vigil: target " + up.Target + " refused the " + sc.start.Type + " request\r\n"))
+	}
 	if !ok || err != nil {
 		upCh.Close()
 		return false
@@ -311,10 +344,12 @@ func (sc *sessionChannel) forwardUpstreamRequests(reqs <-chan *ssh.Request) {
 	for req := range reqs {
 		switch req.Type {
 		case "exit-status":
+			sc.exited.Store(true)
 			if len(req.Payload) == 4 {
 				sc.s.mark(sc.id, map[string]any{"kind": "exit-status", "status": binary.BigEndian.Uint32(req.Payload)})
 			}
 		case "exit-signal":
+			sc.exited.Store(true)
 			var sig struct{ Signal string }
 			ssh.Unmarshal(req.Payload, &sig)
 			sc.s.mark(sc.id, map[string]any{"kind": "exit-signal", "signal": sig.Signal})
@@ -350,6 +385,13 @@ func (sc *sessionChannel) pump() {
 	select {
 	case <-sc.upReqsDone:
 	case <-s.ctx.Done():
+	}
+	if !sc.exited.Load() && s.ctx.Err() == nil {
+		// No exit status: the target went away (its connection dropped or its sshd died). The
+		// channel stays registered so the teardown tells the user why.
+		s.cancel(ErrTargetClosed)
+		<-inDone
+		return
 	}
 	sc.up.Close()
 	sc.ch.Close()

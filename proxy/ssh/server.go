@@ -65,16 +65,21 @@ func NewServer(cfg Config) (*Server, error) {
 // with ErrShutdown and returns once they are all closed. It returns nil after a shutdown and the
 // accept error otherwise.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancelCause(ctx)
+	// Sessions get their own context so that they end with ErrShutdown as the cause, not with
+	// whatever ended ctx.
+	sessCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer cancel(ErrShutdown)
+	stop := context.AfterFunc(ctx, func() {
+		cancel(ErrShutdown)
+		ln.Close()
+	})
 	defer stop()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
-				cancel(ErrShutdown)
 				return nil
 			}
 			var ne net.Error
@@ -82,13 +87,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
-			cancel(ErrShutdown)
 			return fmt.Errorf("ssh: accept: %w", err)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.serveConn(ctx, c)
+			s.serveConn(sessCtx, c)
 		}()
 	}
 }
