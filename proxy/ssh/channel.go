@@ -42,6 +42,7 @@ type sessionChannel struct {
 	start    *ssh.Request // shell, exec or subsystem
 	replied  bool         // start was answered already (before the menu)
 	exited   atomic.Bool  // the target sent exit-status or exit-signal
+	released sync.Once    // takes the channel out of session.openShells
 	command  string
 	observer transfer.Observer
 	tracker  *lockedTracker
@@ -70,7 +71,7 @@ func (s *session) handleSession(nc ssh.NewChannel) {
 		s.mu.Lock()
 		delete(s.channels, sc.key)
 		s.mu.Unlock()
-		s.openShells.Add(-1)
+		sc.release()
 		ch.Close()
 	}()
 
@@ -118,6 +119,10 @@ func (s *session) handleSession(nc ssh.NewChannel) {
 		return
 	}
 	sc.pump()
+}
+
+func (sc *sessionChannel) release() {
+	sc.released.Do(func() { sc.s.openShells.Add(-1) })
 }
 
 // refuse answers the start request, tells the user why in one line on stderr with a non-zero exit
@@ -393,6 +398,9 @@ func (sc *sessionChannel) pump() {
 		<-inDone
 		return
 	}
+	// Before the close reaches the client: a client that disconnects right after its command
+	// exited has exited, not vanished.
+	sc.release()
 	sc.up.Close()
 	sc.ch.Close()
 	<-inDone

@@ -272,6 +272,8 @@ func TestMenuPicksTarget(t *testing.T) {
 	waitFor(t, out, "1) web01")
 	in.Write([]byte("1\r"))
 	rec := g.rec.next(t)
+	// Bash may flush typeahead while it sets up the terminal: type after its prompt.
+	waitFor(t, out, "$ ")
 	if rec.info.Target != "web01" {
 		t.Fatalf("target = %q", rec.info.Target)
 	}
