@@ -2,6 +2,11 @@
 // gateway, the Ed25519 key that signs recording manifests, and the age identity recordings are
 // encrypted to. They are made on first start, 0600 in a 0700 directory; a key file that group or
 // others can read is refused rather than used.
+//
+// Rotate replaces the signing key and the age identity, moving the old ones to old/<time>/: old
+// recordings still decrypt (Identities tries every age identity) and still verify (every signing
+// key, current and old, is listed in allowed_signers, the file `ssh-keygen -Y verify -f` reads).
+// The host key is not rotated: users' known_hosts pin it.
 package nodekeys
 
 import (
@@ -24,6 +29,16 @@ const (
 	HostKeyFile = "ssh_host_ed25519_key"
 	SignKeyFile = "signing_ed25519_key"
 	AgeKeyFile  = "age_identity"
+	// OldDir holds rotated keys, one sub-directory per rotation named by its UTC time.
+	OldDir = "old"
+	// AllowedSignersFile lists every signing key, current and old, in ssh-keygen's
+	// allowed_signers format under the principal SignerPrincipal.
+	AllowedSignersFile = "allowed_signers"
+	// SignerPrincipal is the principal of the node's keys in allowed_signers
+	// (`ssh-keygen -Y verify -I vigil-node`).
+	SignerPrincipal = "vigil-node"
+	// SignNamespace is the SSHSIG namespace the signing key is trusted for.
+	SignNamespace = "vigil-recording"
 )
 
 // ErrLoosePermissions is returned for a key file or directory that others may read.
@@ -36,6 +51,35 @@ type Keys struct {
 	Sign    ed25519.PrivateKey // signs manifests (SSHSIG)
 	Age     *age.X25519Identity
 	Created []string // files made by this call, for the log
+
+	OldSign []ssh.PublicKey       // signing keys of earlier rotations, oldest first
+	OldAge  []*age.X25519Identity // age identities of earlier rotations, oldest first
+}
+
+// SignPublic returns the current signing key's public half.
+func (k *Keys) SignPublic() ssh.PublicKey {
+	p, _ := ssh.NewPublicKey(k.Sign.Public())
+	return p
+}
+
+// Identities returns every age identity, current first: what decrypts any recording this node
+// ever made.
+func (k *Keys) Identities() []age.Identity {
+	ids := []age.Identity{k.Age}
+	for i := len(k.OldAge) - 1; i >= 0; i-- {
+		ids = append(ids, k.OldAge[i])
+	}
+	return ids
+}
+
+// TrustedSigners returns every signing key, current first: what verifies any manifest this node
+// ever signed.
+func (k *Keys) TrustedSigners() []ssh.PublicKey {
+	keys := []ssh.PublicKey{k.SignPublic()}
+	for i := len(k.OldSign) - 1; i >= 0; i-- {
+		keys = append(keys, k.OldSign[i])
+	}
+	return keys
 }
 
 // Ensure loads the keys in dir, making any that are missing.
@@ -60,6 +104,12 @@ func Ensure(dir string) (*Keys, error) {
 	}
 	k.Sign = raw
 	if k.Age, err = loadOrMakeAge(k); err != nil {
+		return nil, err
+	}
+	if err := loadOld(k); err != nil {
+		return nil, err
+	}
+	if err := writeAllowedSigners(k); err != nil {
 		return nil, err
 	}
 	return k, nil
