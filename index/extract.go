@@ -53,6 +53,8 @@ type Extractor struct {
 	prev     map[string]int
 	now      time.Duration
 	pending  []byte // an incomplete UTF-8 sequence held back from the last output
+	entered  bool          // Enter was typed; the command line is taken when its echo is complete
+	enterAt  time.Duration // when Enter was typed: the command's time
 }
 
 // NewExtractor returns an extractor for a terminal of cols x rows (80x24 when unknown) that calls
@@ -71,16 +73,35 @@ func (x *Extractor) Event(t time.Duration, typ capture.Type, payload []byte) {
 	if t < x.now {
 		t = x.now // time never runs backwards for the emitted lines
 	}
+	if x.entered && t-x.enterAt >= settle {
+		x.enter()
+	}
 	if x.dirty && t-x.lastOut >= settle {
 		x.snapshot(x.lastOut)
 	}
 	x.now = t
+	if x.entered && typ != capture.TypeOutput && typ != capture.Type(keyframeType) {
+		x.enter() // no echo came: take the line as it stands
+	}
 	switch typ {
 	case capture.TypeOutput, capture.Type(keyframeType):
+		if x.entered {
+			// The command line is complete when the echo reaches the end of the line: the
+			// target's answer to Enter is CR LF. Typed slowly, the line is already on screen and
+			// the output starts with it; pasted with its Enter, the echo comes first.
+			i := bytes.IndexAny(payload, "\r\n")
+			if i < 0 {
+				x.output(t, payload)
+				return
+			}
+			x.output(t, payload[:i])
+			x.enter()
+			payload = payload[i:]
+		}
 		x.output(t, payload)
 	case capture.TypeInput:
 		if bytes.IndexByte(payload, '\r') >= 0 || bytes.IndexByte(payload, '\n') >= 0 {
-			x.enter(t)
+			x.entered, x.enterAt = true, t
 		}
 	case capture.TypeResize:
 		if cols, rows, err := capture.ParseResize(payload); err == nil && cols > 0 && rows > 0 {
@@ -101,12 +122,18 @@ func (x *Extractor) Flush(t time.Duration) {
 	if t < x.now {
 		t = x.now
 	}
+	if x.entered {
+		x.enter()
+	}
 	x.snapshotAll(t, true)
 }
 
 // Settle takes the screen's new lines now, as if output had paused long enough: a live session
 // gone quiet is not waiting for its next event to be indexed.
 func (x *Extractor) Settle() {
+	if x.entered {
+		x.enter()
+	}
 	if x.dirty {
 		x.snapshot(x.lastOut)
 	}
@@ -151,7 +178,9 @@ func (x *Extractor) output(t time.Duration, p []byte) {
 
 // enter records the command line under the cursor: the prompt and what the target echoed of the
 // user's typing, joined across wrapped rows, with the prompt cut off.
-func (x *Extractor) enter(t time.Duration) {
+func (x *Extractor) enter() {
+	t := x.enterAt
+	x.entered = false
 	x.vt.Lock()
 	if x.vt.Mode()&vt10x.ModeAltScreen != 0 {
 		x.vt.Unlock() // Enter in a full-screen program (an editor, a pager) is not a command
