@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -108,6 +107,12 @@ func (b *Backend) put(ctx context.Context, key string, r io.Reader, size int64) 
 		return err
 	}
 	cr := &checkedReader{ctx: ctx, r: r, left: size}
+	if size == 0 {
+		// minio-go does not read a body it was told is empty.
+		if err := cr.checkEnd(); err != io.EOF {
+			return err
+		}
+	}
 	body, n := io.Reader(cr), size
 	if size < 0 {
 		buf, err := io.ReadAll(io.LimitReader(cr, partSize+1))
@@ -334,9 +339,10 @@ func (b *Backend) delete(ctx context.Context, key string) error {
 		return nil
 	}
 	err = b.mapErr(ctx, err)
-	// S3 answers a locked object with a plain AccessDenied, the same as a missing permission;
-	// asking for the lock state tells the two apart.
-	if isAccessDenied(err) {
+	// AWS answers a locked object with a plain 403 AccessDenied, the same as a missing
+	// permission, and MinIO with a 400 InvalidRequest; asking for the lock state tells a lock
+	// from anything else the store refused.
+	if isStoreAnswer(err) {
 		if why := b.lockReason(ctx, key, oi.VersionID); why != "" {
 			return fmt.Errorf("%w: %s", storage.ErrRetained, why)
 		}
@@ -344,9 +350,10 @@ func (b *Backend) delete(ctx context.Context, key string) error {
 	return err
 }
 
-func isAccessDenied(err error) bool {
+// isStoreAnswer reports whether err is a refusal from the store rather than a transport error.
+func isStoreAnswer(err error) bool {
 	var er minio.ErrorResponse
-	return errors.As(err, &er) && (er.Code == "AccessDenied" || er.StatusCode == http.StatusForbidden)
+	return errors.As(err, &er) && er.StatusCode >= 400 && er.StatusCode < 500
 }
 
 // mapErr turns the store's answers into the storage sentinels, keeping the original error in the
