@@ -403,3 +403,46 @@ func shell(t *testing.T, c *ssh.Client) (*ssh.Session, io.WriteCloser, *syncBuff
 	}
 	return sess, in, out
 }
+
+// startBenchGateway is startGateway for benchmarks: a gateway to d that records into a test
+// recorder, stopped when b ends.
+func startBenchGateway(b *testing.B, d *testenv.SSHD) string {
+	cfg := DefaultConfig()
+	cfg.HostSigner = hostSigner(b)
+	cfg.Auth, cfg.Policy, cfg.Recorder = &fakeAuth{}, &fakePolicy{targets: map[string]Upstream{"web01": sshdUpstream(d, "web01")}}, &discardRecorder{}
+	srv, err := NewServer(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, ln); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
+}
+
+// discardRecorder drains the ring losslessly like a recorder that keeps nothing: the cost
+// measured is the gateway's, not the test recorder's copying.
+type discardRecorder struct{}
+
+type discardRecording struct{ done chan struct{} }
+
+func (discardRecorder) Start(_ context.Context, _ SessionInfo, ring *capture.Ring) (Recording, error) {
+	rd := ring.NewReader(capture.Lossless)
+	r := &discardRecording{done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for {
+			if _, err := rd.Next(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	return r, nil
+}
+
+func (r *discardRecording) Close(error) error { <-r.done; return nil }
