@@ -76,6 +76,7 @@ func TestVerifyCommand(t *testing.T) {
 			id := fmt.Sprintf("sess%d-abc", i)
 			tt.damage(t, sealedRecording(t, data, id, 3, tt.finish))
 			out, err := vigil(t, data, "", "verify", id[:5]) // a unique prefix of the id
+			t.Logf("vigil verify:\n%s", out)
 			if (err == nil) != (tt.name == "intact") {
 				t.Errorf("verify: err %v\n%s", err, out)
 			}
