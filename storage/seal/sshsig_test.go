@@ -150,3 +150,29 @@ func TestSSHKeygenVerifiesManifests(t *testing.T) {
 		})
 	}
 }
+
+// TestStockAgeDecrypts decrypts a sealed segment with the stock age tool, as an escrow holder
+// without Vigil would.
+func TestStockAgeDecrypts(t *testing.T) {
+	ageBin, err := exec.LookPath("age")
+	if err != nil {
+		t.Skip("age not installed (Debian package age)")
+	}
+	b := newBackend(t)
+	id := newIdentity(t)
+	r := record(t, b, "s1", 2, true, testKey(1), id)
+	dir := t.TempDir()
+	idFile := filepath.Join(dir, "identity")
+	if err := os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ageBin, "-d", "-i", idFile)
+	cmd.Stdin = bytes.NewReader(r.get(t, SegmentObject(1)))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("age -d: %v", err)
+	}
+	if !bytes.Equal(out, plaintext(1)) {
+		t.Errorf("age -d gave %d bytes, want the %d written", len(out), len(plaintext(1)))
+	}
+}
