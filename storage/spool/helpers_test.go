@@ -94,3 +94,15 @@ func flush(t testing.TB, s *Spool, d time.Duration) {
 		t.Fatalf("Flush: %v", err)
 	}
 }
+
+// syncWriter serializes writes from the uploader goroutine and the test.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
