@@ -23,7 +23,7 @@ func TestFailStopsProducersWithTheCause(t *testing.T) {
 	r.Fail(errors.New("second cause is ignored"))
 	for name, op := range map[string]func() error{
 		"ReadEvent": func() error { _, err := p.ReadEvent(strings.NewReader("after"), TypeOutput, 0); return err },
-		"Write":    func() error { _, err := p.Write(TypeMarker, 0, []byte("x")); return err },
+		"Write":     func() error { _, err := p.Write(TypeMarker, 0, []byte("x")); return err },
 	} {
 		if err := op(); !errors.Is(err, cause) || !errors.Is(err, ErrClosed) {
 			t.Errorf("%s after Fail = %v, want ErrClosed wrapping the cause", name, err)
