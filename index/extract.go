@@ -52,7 +52,7 @@ type Extractor struct {
 	newlines int           // line feeds since the last snapshot
 	prev     map[string]int
 	now      time.Duration
-	pending  []byte // an incomplete UTF-8 sequence held back from the last output
+	pending  []byte        // an incomplete UTF-8 sequence held back from the last output
 	entered  bool          // Enter was typed; the command line is taken when its echo is complete
 	enterAt  time.Duration // when Enter was typed: the command's time
 }
