@@ -12,10 +12,14 @@ import (
 // buffer written only by the producer, so a network read lands in ring memory without a lock.
 // A Producer is not safe for concurrent use: give each direction its own.
 type Producer struct {
-	r     *Ring
-	id    uint32
+	r  *Ring
+	id uint32
+	// arena, size and base change only when the arena grows, under Ring.mu and rw together, so a
+	// reader holding either lock sees one consistent triple; the producer reads them without a lock
+	// because it is their only writer. Position pos lives at arena[(pos-base)%size].
 	arena []byte
 	size  uint64 // len(arena)
+	base  uint64 // lowest position the current arena holds
 
 	head  uint64 // monotonic position where the next reservation starts (before any wrap skip)
 	limit uint64 // reservations must end at or below limit; a lower bound, only ever raised
@@ -43,14 +47,16 @@ type ownRec struct {
 	pos uint64
 }
 
-// NewProducer adds a producer with its own arena of Config.ArenaBytes.
+// NewProducer adds a producer with its own arena of Config.InitialArenaBytes; the arena grows
+// on demand up to Config.ArenaBytes (see Config).
 func (r *Ring) NewProducer() *Producer {
+	size := r.cfg.initialArena()
 	p := &Producer{
 		r:     r,
-		arena: make([]byte, r.cfg.ArenaBytes),
-		size:  uint64(r.cfg.ArenaBytes),
-		limit: uint64(r.cfg.ArenaBytes),
-		own:   make([]ownRec, r.cfg.Records),
+		arena: make([]byte, size),
+		size:  uint64(size),
+		limit: uint64(size),
+		own:   make([]ownRec, min(initialOwn, r.cfg.Records)),
 		wake:  make(chan struct{}, 1),
 		timer: time.NewTimer(time.Hour),
 	}
@@ -117,7 +123,7 @@ func (p *Producer) Write(t Type, ch uint16, payload []byte) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	off := pos % p.size
+	off := p.off(pos)
 	buf := p.arena[off : off+uint64(len(payload)) : off+uint64(len(payload))]
 	copy(buf, payload)
 	ev, err := p.commit(t, ch, pos, buf, false)
@@ -136,7 +142,7 @@ func (p *Producer) readArena(src io.Reader) ([]byte, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	off := pos % p.size
+	off := p.off(pos)
 	n, err := src.Read(p.arena[off : off+uint64(p.r.cfg.MaxRead)])
 	if n < 0 || n > p.r.cfg.MaxRead {
 		return nil, 0, fmt.Errorf("capture: read returned %d bytes", n)
@@ -152,16 +158,13 @@ func (p *Producer) clearSecret() {
 }
 
 // reserve returns the position of need contiguous arena bytes that no lossless reader holds,
-// and publishes it so lossy readers stop trusting the bytes about to be overwritten.
+// growing the arena first if that avoids a wait, and publishes the reservation so lossy readers
+// stop trusting the bytes about to be overwritten.
 func (p *Producer) reserve(need int) (uint64, error) {
-	pos := p.head
-	// Never split a payload across the wrap: skip the arena's tail instead.
-	if room := p.size - pos%p.size; room < uint64(need) {
-		pos += room
-	}
-	end := pos + uint64(need)
+	pos, end := p.place(need)
 	if end > p.limit {
-		if err := p.waitSpace(end); err != nil {
+		var err error
+		if pos, end, err = p.waitSpace(need); err != nil {
 			return 0, err
 		}
 	} else if p.r.isClosed() {
@@ -177,22 +180,40 @@ func (p *Producer) reserve(need int) (uint64, error) {
 
 func (r *Ring) isClosed() bool { return r.closedA.Load() }
 
-// waitSpace waits until the reservation ending at end is free of held bytes.
-func (p *Producer) waitSpace(end uint64) error {
+// off maps a position held by the current arena to its offset.
+func (p *Producer) off(pos uint64) uint64 { return (pos - p.base) % p.size }
+
+// place returns where a reservation of need bytes goes in the current arena: at head, or at the
+// arena's start when less than need is left before its end, so a payload is never split.
+func (p *Producer) place(need int) (pos, end uint64) {
+	pos = p.head
+	if room := p.size - p.off(pos); room < uint64(need) {
+		pos += room
+	}
+	return pos, pos + uint64(need)
+}
+
+// waitSpace finds room for a reservation of need bytes that is free of held bytes: it grows the
+// arena while it is below Config.ArenaBytes, and only then waits for lossless readers.
+func (p *Producer) waitSpace(need int) (pos, end uint64, err error) {
 	r := p.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var deadline time.Time
 	for {
 		if r.closed {
-			return r.closedErrLocked("reserve")
+			return 0, 0, r.closedErrLocked("reserve")
 		}
 		p.refreshLimitLocked()
-		if end <= p.limit {
-			return nil
+		if pos, end = p.place(need); end <= p.limit {
+			return pos, end, nil
+		}
+		if p.size < uint64(r.cfg.ArenaBytes) {
+			p.growArenaLocked()
+			continue
 		}
 		if err := p.parkLocked(&deadline); err != nil {
-			return fmt.Errorf("capture: reserve %d bytes: %w", end-p.head, err)
+			return 0, 0, fmt.Errorf("capture: reserve %d bytes: %w", end-p.head, err)
 		}
 	}
 }
@@ -244,8 +265,8 @@ func (p *Producer) parkLocked(deadline *time.Time) error {
 	return nil
 }
 
-// commit appends the event to the index, waiting for a free slot if lossless readers hold all
-// of them, and wakes parked readers.
+// commit appends the event to the index, growing it or, at Config.Records, waiting for a free
+// slot if lossless readers hold all of them, and wakes parked readers.
 func (p *Producer) commit(t Type, ch uint16, pos uint64, buf []byte, inline bool) (Event, error) {
 	r := p.r
 	r.mu.Lock()
@@ -257,6 +278,10 @@ func (p *Producer) commit(t Type, ch uint16, pos uint64, buf []byte, inline bool
 		}
 		if r.committed-r.releasedLocked() < uint64(len(r.index)) {
 			break
+		}
+		if len(r.index) < r.cfg.Records {
+			r.growIndexLocked()
+			continue
 		}
 		if err := p.parkLocked(&deadline); err != nil {
 			return Event{}, fmt.Errorf("capture: commit: index full: %w", err)
@@ -289,11 +314,15 @@ func (p *Producer) commit(t Type, ch uint16, pos uint64, buf []byte, inline bool
 	return ev, nil
 }
 
-// pushOwnLocked remembers an own event. The queue cannot overflow: the index holds at most
-// len(index) unreleased events, and released ones are dropped first when it is full.
+// pushOwnLocked remembers an own event. When the queue is full it drops released events first
+// and grows only if that frees nothing. It never needs more than Config.Records slots: the index
+// holds at most that many unreleased events.
 func (p *Producer) pushOwnLocked(seq, pos uint64) {
 	if p.ownLen == len(p.own) {
 		p.refreshLimitLocked()
+		if p.ownLen == len(p.own) {
+			p.growOwnLocked()
+		}
 	}
 	i := p.ownFirst + p.ownLen
 	if i >= len(p.own) {

@@ -88,13 +88,21 @@ func (rd *Reader) Next(ctx context.Context) (Event, error) {
 			return Event{}, fmt.Errorf("capture: next: %w", ErrClosed)
 		}
 	}
-	if rd.mode == Lossy && r.committed-rd.next > uint64(len(r.index)) {
+	if rd.mode == Lossy && (r.committed-rd.next > uint64(len(r.index)) || rd.next < r.indexLow) {
 		rd.next = r.committed - 1
 		r.mu.Unlock()
 		return Event{}, ErrOverrun
 	}
 	rec := r.index[rd.next%uint64(len(r.index))]
 	p := r.producers[rec.prod]
+	var held []byte
+	if rd.mode == Lossless && !rec.inline {
+		// Held by this reader's floor: the producer cannot reuse these bytes until the next Next.
+		// Resolved under Ring.mu because a growing arena swaps arena and mapping under it; the
+		// slice stays valid after a later swap because the old array is never written again.
+		off := p.off(rec.pos)
+		held = p.arena[off : off+uint64(rec.n) : off+uint64(rec.n)]
+	}
 	r.mu.Unlock()
 
 	ev := Event{Seq: rec.seq, Time: rec.time, Type: rec.typ, Channel: rec.ch}
@@ -103,9 +111,7 @@ func (rd *Reader) Next(ctx context.Context) (Event, error) {
 		binary.BigEndian.PutUint32(rd.small[:], rec.n)
 		ev.Payload = rd.small[:]
 	case rd.mode == Lossless:
-		// Held by this reader's floor: the producer cannot reuse these bytes until the next Next.
-		off := rec.pos % p.size
-		ev.Payload = p.arena[off : off+uint64(rec.n) : off+uint64(rec.n)]
+		ev.Payload = held
 	default:
 		if !p.copyOut(rd.buf, rec.pos, rec.n) {
 			r.mu.Lock()
@@ -137,14 +143,15 @@ func (rd *Reader) parkLocked(ctx context.Context) error {
 	return err
 }
 
-// copyOut copies arena bytes [pos, pos+n) into dst unless the producer has reserved them since.
+// copyOut copies arena bytes [pos, pos+n) into dst unless the producer has reserved them since
+// or they were left behind when the arena grew.
 func (p *Producer) copyOut(dst []byte, pos uint64, n uint32) bool {
 	p.rw.RLock()
 	defer p.rw.RUnlock()
-	if pos+p.size < p.resEnd {
+	if pos < p.base || pos+p.size < p.resEnd {
 		return false
 	}
-	off := pos % p.size
+	off := p.off(pos)
 	copy(dst, p.arena[off:off+uint64(n)])
 	return true
 }

@@ -35,6 +35,7 @@ type Ring struct {
 
 	mu        sync.Mutex
 	index     []record
+	indexLow  uint64 // seqs below it are not in index (dropped when it grew)
 	committed uint64 // seq of the next event; all below are committed
 	closed    bool
 	closedA   atomic.Bool // closed, readable without mu on the producer's fast path
@@ -54,7 +55,7 @@ func New(cfg Config) (*Ring, error) {
 	return &Ring{
 		cfg:   cfg,
 		start: time.Now(),
-		index: make([]record, cfg.Records),
+		index: make([]record, cfg.initialRecords()),
 	}, nil
 }
 

@@ -77,7 +77,13 @@ type producerResult struct {
 	err      error
 }
 
-func runScenario(t *testing.T, sc scenario) {
+// growth says how far a scenario's memory grew, so tests can check they exercised growth.
+type growth struct {
+	arenas int // producers whose arena ended larger than it started
+	index  bool
+}
+
+func runScenario(t *testing.T, sc scenario) growth {
 	t.Helper()
 	r, err := New(sc.cfg)
 	if err != nil {
@@ -102,6 +108,7 @@ func runScenario(t *testing.T, sc scenario) {
 
 	presults := make([]producerResult, len(sc.prods))
 	var pwg sync.WaitGroup
+	var g growth
 	for pid, ops := range sc.prods {
 		p := r.NewProducer()
 		pwg.Go(func() { presults[pid] = produce(p, pid, ops) })
@@ -109,6 +116,12 @@ func runScenario(t *testing.T, sc scenario) {
 	pwg.Wait()
 	r.Close()
 	wg.Wait()
+	for _, p := range r.producers {
+		if p.size > uint64(sc.cfg.initialArena()) {
+			g.arenas++
+		}
+	}
+	g.index = len(r.index) > sc.cfg.initialRecords()
 
 	for pid, pr := range presults {
 		if pr.err != nil {
@@ -144,7 +157,7 @@ func runScenario(t *testing.T, sc scenario) {
 		}
 	}
 	if want == nil {
-		return
+		return g
 	}
 	for i := sc.lossless; i < nr; i++ {
 		for _, e := range results[i].events {
@@ -153,6 +166,7 @@ func runScenario(t *testing.T, sc scenario) {
 			}
 		}
 	}
+	return g
 }
 
 func firstDiff(a, b []byte) int {
