@@ -73,6 +73,25 @@ func FuzzParseResize(f *testing.F) {
 	})
 }
 
+// TestInitialDefaults: 0 means max(2*MaxRead, 64 KiB) capped at ArenaBytes, and min(1024, Records).
+func TestInitialDefaults(t *testing.T) {
+	tests := []struct {
+		arena, maxRead, records int
+		wantArena, wantRecords  int
+	}{
+		{4 << 20, 32 << 10, 64 << 10, 64 << 10, 1024},
+		{4 << 20, 64 << 10, 16, 128 << 10, 16},
+		{48 << 10, 16 << 10, 1024, 48 << 10, 1024},
+		{64, 16, 2, 64, 2},
+	}
+	for _, tt := range tests {
+		c := Config{ArenaBytes: tt.arena, MaxRead: tt.maxRead, Records: tt.records, StallTimeout: time.Second}
+		if a, n := c.initialArena(), c.initialRecords(); a != tt.wantArena || n != tt.wantRecords {
+			t.Errorf("%+v: initial arena %d, records %d; want %d, %d", c, a, n, tt.wantArena, tt.wantRecords)
+		}
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	ok := DefaultConfig()
 	tests := []struct {
@@ -91,6 +110,15 @@ func TestConfigValidate(t *testing.T) {
 		{"records max+1", func(c *Config) { c.Records = maxRecords + 1 }, false},
 		{"stall zero", func(c *Config) { c.StallTimeout = 0 }, false},
 		{"stall negative", func(c *Config) { c.StallTimeout = -time.Second }, false},
+		{"initial arena negative", func(c *Config) { c.InitialArenaBytes = -1 }, false},
+		{"initial arena 1", func(c *Config) { c.InitialArenaBytes = 1 }, true},
+		{"initial arena max-1", func(c *Config) { c.InitialArenaBytes = c.ArenaBytes - 1 }, true},
+		{"initial arena max", func(c *Config) { c.InitialArenaBytes = c.ArenaBytes }, true},
+		{"initial arena max+1", func(c *Config) { c.InitialArenaBytes = c.ArenaBytes + 1 }, false},
+		{"initial records 1", func(c *Config) { c.InitialRecords = 1 }, false},
+		{"initial records 2", func(c *Config) { c.InitialRecords = 2 }, true},
+		{"initial records max", func(c *Config) { c.InitialRecords = c.Records }, true},
+		{"initial records max+1", func(c *Config) { c.InitialRecords = c.Records + 1 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
