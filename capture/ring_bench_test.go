@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -130,5 +131,49 @@ func BenchmarkWriteNext(b *testing.B) {
 		if _, err := rd.Next(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkNewSessionMemory: the memory of one interactive session's ring: four producers (the
+// SSH gateway's stdout, stderr, stdin and markers) and a lossless recorder, after 100 small
+// events. "grow" is the default configuration, "eager" allocates every maximum up front (the
+// ring before arenas grew on demand); the ratio is the saving per session.
+func BenchmarkNewSessionMemory(b *testing.B) {
+	eager := DefaultConfig()
+	eager.InitialArenaBytes, eager.InitialRecords = eager.ArenaBytes, eager.Records
+	for _, bc := range []struct {
+		name string
+		cfg  Config
+	}{{"grow", DefaultConfig()}, {"eager", eager}} {
+		b.Run(bc.name, func(b *testing.B) {
+			src := &fixedReader{data: []byte("drwxr-xr-x  2 root root 4096 Jan  1 00:00 etc\r\n")}
+			ctx := context.Background()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			b.ReportAllocs()
+			for range b.N {
+				r, err := New(bc.cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rd := r.NewReader(Lossless)
+				var prods [4]*Producer
+				for i := range prods {
+					prods[i] = r.NewProducer()
+				}
+				for i := range 100 {
+					if _, err := prods[i%4].ReadEvent(src, TypeOutput, uint16(i%4)); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := rd.Next(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				rd.Close()
+				r.Close()
+			}
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "bytes/session")
+		})
 	}
 }
