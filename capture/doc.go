@@ -28,6 +28,15 @@
 // Lossy readers copy payloads under a per-producer read lock after checking that the producer has
 // not reserved those bytes since; see Reader.Next.
 //
+// Arenas, the producers' own-event queues and the index start small and double on demand: a
+// producer grows its arena, and a commit the index, only when it would otherwise wait for lossless
+// readers, and waits only once they reach Config.ArenaBytes and Config.Records. Most sessions are
+// interactive and stay at the initial sizes (about 300 KiB for a four-producer session instead of
+// about 19 MiB). Growth copies the bytes the old arena still holds into the new one (see
+// growArenaLocked); slices readers already hold keep pointing into the old array, which is never
+// written again. Lossy readers never cause growth: a live viewer of a session whose recorder keeps
+// up has the initial arena (64 KiB by default) as its slack before it must resync.
+//
 // Steady state allocates nothing: waiters are woken through per-goroutine channels with room for
 // one token, and the index holds no pointers.
 //
