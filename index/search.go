@@ -116,22 +116,47 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
+	// Two passes: the first finds the page of chunks without match locations, which Bleve would
+	// otherwise work out for every matching chunk of the whole index; the second fetches the
+	// page's stored fields and locations.
 	req := bleve.NewSearchRequestOptions(bq, limit, 0, false)
-	req.Fields = []string{fieldSession, fieldUser, fieldTarget, fieldProtocol, fieldKind, fieldTime,
-		fieldOffset, fieldText, fieldLines}
-	req.IncludeLocations = true
 	if q.Sort == ByTime {
 		req.SortBy([]string{fieldTime, "_id"})
 	}
-	res, err := ix.bi.SearchInContext(ctx, req)
+	page, err := ix.bi.SearchInContext(ctx, req)
 	if err != nil {
-		if strings.Contains(err.Error(), "parse") || strings.Contains(err.Error(), "syntax") {
-			return Result{}, fmt.Errorf("%w: %v", ErrBadQuery, err)
-		}
 		return Result{}, fmt.Errorf("index: search: %w", err)
 	}
-	out := Result{Documents: res.Total}
+	out := Result{Documents: page.Total}
+	if len(page.Hits) == 0 {
+		out.Took = time.Since(start)
+		return out, nil
+	}
+	ids := make([]string, len(page.Hits))
+	score := make(map[string]float64, len(page.Hits))
+	for i, h := range page.Hits {
+		ids[i] = h.ID
+		score[h.ID] = h.Score
+	}
+	req = bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bq, bleve.NewDocIDQuery(ids)), len(ids), 0, false)
+	req.Fields = []string{fieldSession, fieldUser, fieldTarget, fieldProtocol, fieldKind, fieldTime,
+		fieldOffset, fieldText, fieldLines}
+	req.IncludeLocations = true
+	req.Score = "none"
+	res, err := ix.bi.SearchInContext(ctx, req)
+	if err != nil {
+		return Result{}, fmt.Errorf("index: search: %w", err)
+	}
+	byID := make(map[string]*search.DocumentMatch, len(res.Hits))
 	for _, dm := range res.Hits {
+		byID[dm.ID] = dm
+	}
+	for _, id := range ids {
+		dm := byID[id]
+		if dm == nil {
+			continue // deleted between the passes (a reindex)
+		}
+		dm.Score = score[id]
 		hits, err := docHits(dm, q)
 		if err != nil {
 			return Result{}, fmt.Errorf("index: search: %s: %w", dm.ID, err)
