@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ type sessionChannel struct {
 	replied  bool         // start was answered already (before the menu)
 	exited   atomic.Bool  // the target sent exit-status or exit-signal
 	released sync.Once    // takes the channel out of session.openShells
+	told     sync.Once    // the user was told why the session ended
 	command  string
 	observer transfer.Observer
 	tracker  *lockedTracker
@@ -65,9 +67,14 @@ func (s *session) handleSession(nc ssh.NewChannel) {
 	sc.key = uint32(sc.id)
 	s.openShells.Add(1)
 	s.mu.Lock()
-	s.channels[sc.key] = ch
+	s.channels[sc.key] = sc
 	s.mu.Unlock()
 	defer func() {
+		// Told here as well as in the teardown: whichever comes first says it, once, and the
+		// channel may have left the map before the teardown looked.
+		if cause := context.Cause(s.ctx); cause != nil && notable(cause) {
+			sc.tell(cause)
+		}
 		s.mu.Lock()
 		delete(s.channels, sc.key)
 		s.mu.Unlock()
@@ -121,6 +128,14 @@ func (s *session) handleSession(nc ssh.NewChannel) {
 	sc.pump()
 }
 
+// tell writes why the session ended on stderr with exit status 255, once.
+func (sc *sessionChannel) tell(cause error) {
+	sc.told.Do(func() {
+		sc.ch.Stderr().Write([]byte("\r\n" + endLine(cause, sc.s.targetName()) + "\r\n"))
+		sc.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{255}))
+	})
+}
+
 func (sc *sessionChannel) release() {
 	sc.released.Do(func() { sc.s.openShells.Add(-1) })
 }
@@ -133,14 +148,13 @@ func (sc *sessionChannel) refuse(err error) {
 		sc.start.Reply(true, nil) // so the client reads the reason instead of "request failed"
 		sc.replied = true
 	}
-	// Unregistered first: teardown must not say it a second time.
-	s.mu.Lock()
-	delete(s.channels, sc.key)
-	s.mu.Unlock()
-	if !errors.Is(err, ErrUserExit) {
-		sc.ch.Stderr().Write([]byte(userLine(err) + "\r\n"))
-	}
-	sc.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{1}))
+	// Marked told first: the teardown must not say it a second time.
+	sc.told.Do(func() {
+		if !errors.Is(err, ErrUserExit) {
+			sc.ch.Stderr().Write([]byte(userLine(err) + "\r\n"))
+		}
+		sc.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{1}))
+	})
 	sc.ch.CloseWrite()
 	s.cancel(err)
 }
@@ -392,11 +406,11 @@ func (sc *sessionChannel) pump() {
 	case <-s.ctx.Done():
 	}
 	if !sc.exited.Load() && s.ctx.Err() == nil {
-		// No exit status: the target went away (its connection dropped or its sshd died). The
-		// channel stays registered so the teardown tells the user why.
+		// No exit status: the target went away (its connection dropped or its sshd died).
 		s.cancel(ErrTargetClosed)
-		<-inDone
-		return
+	}
+	if cause := context.Cause(s.ctx); cause != nil && notable(cause) {
+		sc.tell(cause) // before the close below, or the client never reads it
 	}
 	// Before the close reaches the client: a client that disconnects right after its command
 	// exited has exited, not vanished.

@@ -42,7 +42,7 @@ type session struct {
 	rec      Recording
 	markerMu sync.Mutex
 	marker   *capture.Producer // for events written from request handlers; guarded by markerMu
-	channels map[uint32]ssh.Channel
+	channels map[uint32]*sessionChannel
 }
 
 func newSessionID() string {
@@ -63,7 +63,7 @@ func newSession(parent context.Context, srv *Server, conn *ssh.ServerConn) *sess
 		remote:   conn.RemoteAddr().String(),
 		start:    time.Now(),
 		target:   conn.Permissions.Extensions[extTarget],
-		channels: make(map[uint32]ssh.Channel),
+		channels: make(map[uint32]*sessionChannel),
 	}
 	s.touch()
 	return s
@@ -128,21 +128,19 @@ func (s *session) run(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
 // closes both legs so every pump returns.
 func (s *session) teardown() {
 	cause := context.Cause(s.ctx)
-	if !errors.Is(cause, ErrUserExit) && !errors.Is(cause, ErrClientGone) {
+	if notable(cause) {
 		s.mu.Lock()
-		chs := make([]ssh.Channel, 0, len(s.channels))
-		for _, ch := range s.channels {
-			chs = append(chs, ch)
+		chs := make([]*sessionChannel, 0, len(s.channels))
+		for _, sc := range s.channels {
+			chs = append(chs, sc)
 		}
 		s.mu.Unlock()
-		line := endLine(cause, s.target)
 		var wg sync.WaitGroup
-		for _, ch := range chs {
+		for _, sc := range chs {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ch.Stderr().Write([]byte("\r\n" + line + "\r\n"))
-				ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{255}))
+				sc.tell(cause)
 			}()
 		}
 		// A client that stopped reading must not hold the teardown: its window may be full.
@@ -159,6 +157,11 @@ func (s *session) teardown() {
 		s.upConn.Close()
 	}
 	s.mu.Unlock()
+}
+
+// notable says whether the user should be told why the session ended: not when they ended it.
+func notable(cause error) bool {
+	return !errors.Is(cause, ErrUserExit) && !errors.Is(cause, ErrClientGone)
 }
 
 func endLine(cause error, target string) string {
