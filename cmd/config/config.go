@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/seed18fc72c3/vigil/access"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -67,6 +68,22 @@ type Recording struct {
 	// StallTimeout is how long a session waits for a recorder that has fallen behind before it is
 	// ended with a recording-failure cause (fail closed).
 	StallTimeout time.Duration `mapstructure:"stall_timeout"`
+	// Recipients are age recipients (age1...) that every recording is also encrypted to: escrow
+	// or auditor keys. The node's own key is always a recipient.
+	Recipients []string `mapstructure:"recipients"`
+}
+
+// EscrowRecipients parses Recipients.
+func (r Recording) EscrowRecipients() ([]age.Recipient, error) {
+	var out []age.Recipient
+	for i, s := range r.Recipients {
+		rec, err := age.ParseX25519Recipient(strings.TrimSpace(s))
+		if err != nil {
+			return nil, &FieldError{Field: fmt.Sprintf("recording.recipients[%d]", i), Value: s, Reason: "not an age X25519 recipient (age1...)"}
+		}
+		out = append(out, rec)
+	}
+	return out, nil
 }
 
 // Storage says where recordings go.
@@ -154,6 +171,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Recording.StallTimeout <= 0 {
 		bad("recording.stall_timeout", c.Recording.StallTimeout, "must be positive")
+	}
+	if _, err := c.Recording.EscrowRecipients(); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.Storage.Backend {
 	case "file":

@@ -29,6 +29,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/seed18fc72c3/vigil/cmd/nodekeys"
+
 	"github.com/seed18fc72c3/vigil/cmd/gateway"
 	"github.com/seed18fc72c3/vigil/encode"
 	"github.com/seed18fc72c3/vigil/encode/eventlog"
@@ -214,7 +216,11 @@ func startBenchGateway(tb testing.TB, d *benchSSHD) *benchGateway {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store := gateway.NewRecordings(backend)
+	keys, err := nodekeys.Ensure(filepath.Join(tb.TempDir(), "keys"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store := gateway.NewRecordings(backend, keys, nil)
 	cfg := proxyssh.DefaultConfig()
 	cfg.HostSigner = newHostSigner(tb)
 	cfg.Auth = benchAuth{key: d.Key.PublicKey()}
@@ -257,8 +263,8 @@ func startBenchGateway(tb testing.TB, d *benchSSHD) *benchGateway {
 	return &benchGateway{Addr: ln.Addr().String(), Port: ln.Addr().(*net.TCPAddr).Port, Store: store}
 }
 
-// waitRecordings returns the store's recordings once n of them have a summary (the recorder
-// writes it last, after every segment). The bound is a hang guard, not a timing target.
+// waitRecordings returns the store's recordings once n of them have a final manifest (the
+// recorder writes it last, after every segment). The bound is a hang guard, not a timing target.
 func waitRecordings(tb testing.TB, store *gateway.Recordings, n int) []gateway.Recording {
 	tb.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
@@ -269,7 +275,7 @@ func waitRecordings(tb testing.TB, store *gateway.Recordings, n int) []gateway.R
 		}
 		done := 0
 		for _, r := range all {
-			if r.Summary != nil {
+			if r.End != nil {
 				done++
 			}
 		}

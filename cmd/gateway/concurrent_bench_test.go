@@ -228,7 +228,7 @@ func verifyTypists(tb testing.TB, gw *benchGateway, typists []*typist, total int
 	recs := waitRecordings(tb, gw.Store, total)
 	byRemote := map[string]int{}
 	for i, rec := range recs {
-		byRemote[rec.Summary.Meta.Remote] = i
+		byRemote[rec.Session.Remote] = i
 	}
 	lost := 0
 	for k, t := range typists {

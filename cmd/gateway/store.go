@@ -1,122 +1,148 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"sort"
 	"strings"
+	"time"
 
+	"filippo.io/age"
 	"github.com/seed18fc72c3/vigil/cmd/config"
+	"github.com/seed18fc72c3/vigil/cmd/nodekeys"
 	"github.com/seed18fc72c3/vigil/encode"
 	"github.com/seed18fc72c3/vigil/storage"
 	"github.com/seed18fc72c3/vigil/storage/file"
+	"github.com/seed18fc72c3/vigil/storage/seal"
 )
 
-// SummaryName is the object beside a recording's segments that describes it once it has ended.
-const SummaryName = "session.json"
-
-// Recordings is the recording store: where the recorder's segments go and where play and
-// export find them.
+// Recordings is the recording store: where the recorder's segments go, sealed (encrypted to the
+// node's age key and any escrow recipients, hash-chained, signed checkpoints and a signed final
+// manifest: storage/FORMAT.md), and where play, export and verify find them.
 type Recordings struct {
-	backend storage.Backend
+	backend    storage.Backend
+	keys       *nodekeys.Keys
+	recipients []age.Recipient // in addition to the node's own
 }
 
-// NewRecordings keeps recordings in b.
-func NewRecordings(b storage.Backend) *Recordings { return &Recordings{backend: b} }
+// NewRecordings keeps recordings in b, sealed with keys and readable with keys' identities.
+func NewRecordings(b storage.Backend, keys *nodekeys.Keys, escrow []age.Recipient) *Recordings {
+	return &Recordings{backend: b, keys: keys, recipients: escrow}
+}
 
+// OpenRecordings opens the store and the node keys that cfg names.
 func OpenRecordings(cfg config.Config) (*Recordings, error) {
+	keys, err := nodekeys.Ensure(cfg.Path("keys"))
+	if err != nil {
+		return nil, err
+	}
+	escrow, err := cfg.Recording.EscrowRecipients()
+	if err != nil {
+		return nil, err
+	}
 	b, err := file.New(cfg.StoreDir())
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", cfg.StoreDir(), err)
 	}
-	return &Recordings{backend: b}, nil
+	return NewRecordings(b, keys, escrow), nil
 }
 
-// Sink returns the segment sink of one session.
+// Backend is the storage the recordings live in.
+func (r *Recordings) Backend() storage.Backend { return r.backend }
+
+// Keys are the node keys the store seals with.
+func (r *Recordings) Keys() *nodekeys.Keys { return r.keys }
+
+// Sink returns the sealing segment sink of one session.
 func (r *Recordings) Sink(meta encode.SessionMeta) (encode.SegmentSink, error) {
 	prefix, err := storage.RecordingPrefix(meta.Start, meta.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &storeSink{backend: r.backend, prefix: prefix}, nil
-}
-
-type storeSink struct {
-	backend storage.Backend
-	prefix  string
-}
-
-func (s *storeSink) PutSegment(ctx context.Context, seg encode.SegmentInfo, data []byte) error {
-	return s.backend.Put(ctx, storage.SegmentKey(s.prefix, seg.Index), bytes.NewReader(data), int64(len(data)))
-}
-
-func (s *storeSink) Finish(ctx context.Context, sum encode.Summary) error {
-	b, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return err
+	attrs := map[string]string{}
+	if meta.Command != "" {
+		attrs["command"] = meta.Command
 	}
-	return s.backend.Put(ctx, s.prefix+SummaryName, bytes.NewReader(b), int64(len(b)))
+	w, err := seal.NewWriter(r.backend, prefix, seal.Meta{
+		ID: meta.ID, Start: meta.Start, User: meta.User, Target: meta.Target, Account: meta.Account,
+		Protocol: meta.Protocol, Remote: meta.Remote, Attrs: attrs,
+	}, seal.Keys{Signer: r.keys.Sign, Recipients: append([]age.Recipient{r.keys.Age.Recipient()}, r.recipients...)})
+	if err != nil {
+		return nil, err
+	}
+	return sealSink{w}, nil
+}
+
+type sealSink struct{ w *seal.Writer }
+
+func (s sealSink) PutSegment(ctx context.Context, seg encode.SegmentInfo, data []byte) error {
+	return s.w.PutSegment(ctx, seg.Index, seg.Start, seg.End, data)
+}
+
+// Finish signs the final manifest; the summary's figures go in its end record.
+func (s sealSink) Finish(ctx context.Context, sum encode.Summary) error {
+	return s.w.Finish(ctx, sum.Cause, map[string]any{
+		"duration_ns": int64(sum.Duration), "output_bytes": sum.OutputBytes, "input_bytes": sum.InputBytes,
+		"redactions": sum.Redactions, "screen_resyncs": sum.ScreenResyncs, "segments": len(sum.Segments),
+	})
 }
 
 // Recording names one stored recording.
 type Recording struct {
 	Prefix   string
 	ID       string
-	Segments []string // keys, in order
-	Summary  *encode.Summary
+	Session  seal.Meta
+	Segments int       // sealed segments the manifests list
+	End      *seal.End // nil while the session runs, or if it ended in a crash
+	Err      error     // the manifest could not be read
 }
 
+// ErrNoRecording is returned for a session id that names no recording.
 var ErrNoRecording = errors.New("no such recording")
 
-// List returns every stored recording, oldest first.
+// List returns every stored recording, oldest first, as its manifest describes it (signatures
+// are checked by Verify, not here).
 func (r *Recordings) List(ctx context.Context) ([]Recording, error) {
 	objs, err := r.backend.List(ctx, "recordings/")
 	if err != nil {
 		return nil, err
 	}
-	byPrefix := map[string]*Recording{}
-	var order []string
+	seen := map[string]bool{}
+	var prefixes []string
 	for _, o := range objs {
-		i := strings.LastIndexByte(o.Key, '/')
-		prefix, base := o.Key[:i+1], o.Key[i+1:]
-		ref := byPrefix[prefix]
-		if ref == nil {
-			parts := strings.Split(strings.TrimSuffix(prefix, "/"), "/")
-			ref = &Recording{Prefix: prefix, ID: parts[len(parts)-1]}
-			byPrefix[prefix] = ref
-			order = append(order, prefix)
-		}
-		if _, ok := storage.SegmentNumber(o.Key); ok {
-			ref.Segments = append(ref.Segments, o.Key)
-		} else if base == SummaryName {
-			ref.Summary, _ = r.summary(ctx, o.Key)
+		prefix := o.Key[:strings.LastIndexByte(o.Key, '/')+1]
+		if !seen[prefix] {
+			seen[prefix] = true
+			prefixes = append(prefixes, prefix)
 		}
 	}
-	sort.Strings(order)
-	out := make([]Recording, 0, len(order))
-	for _, p := range order {
-		out = append(out, *byPrefix[p])
+	sort.Strings(prefixes)
+	out := make([]Recording, 0, len(prefixes))
+	for _, p := range prefixes {
+		out = append(out, r.describe(ctx, p))
 	}
 	return out, nil
 }
 
-func (r *Recordings) summary(ctx context.Context, key string) (*encode.Summary, error) {
-	rc, err := r.backend.Get(ctx, key)
+func (r *Recordings) describe(ctx context.Context, prefix string) Recording {
+	parts := strings.Split(strings.TrimSuffix(prefix, "/"), "/")
+	rec := Recording{Prefix: prefix, ID: parts[len(parts)-1]}
+	m, err := seal.ReadManifest(ctx, r.backend, prefix)
 	if err != nil {
-		return nil, err
+		rec.Err = err
+		return rec
 	}
-	defer rc.Close()
-	var s encode.Summary
-	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&s); err != nil {
-		return nil, fmt.Errorf("%s: %w", key, err)
+	rec.Session, rec.End = m.Session, m.End
+	if m.End != nil {
+		rec.Segments = len(m.Segments)
+	} else if len(m.Segments) > 0 {
+		// A checkpoint lists its own segment; the chain holds the ones before it.
+		rec.Segments = m.Segments[len(m.Segments)-1].Index + 1
 	}
-	return &s, nil
+	return rec
 }
 
 // Find returns the recording whose session id is id, or that starts with id when that is unique.
@@ -143,9 +169,11 @@ func (r *Recordings) Find(ctx context.Context, id string) (Recording, error) {
 	return Recording{}, fmt.Errorf("session id %q is ambiguous: %d recordings start with it", id, len(matches))
 }
 
-// OpenSegments returns readers of the segments of the recording named by arg: a segment file, or
-// a session id in the store. Each segment is opened on its first read and closed at its end, so an
-// eight-hour recording of thousands of segments holds one open at a time.
+// OpenSegments returns readers of the plaintext segments of the recording named by arg: an
+// unsealed segment file, or a session id in the store, whose segments are decrypted (with the
+// node's current and earlier identities) and checked against the manifest's hashes. Each segment
+// is opened on its first read and closed at its end, so a recording of thousands of segments
+// holds one in memory at a time.
 func (r *Recordings) OpenSegments(ctx context.Context, arg string) ([]io.Reader, func(), error) {
 	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
 		f, err := os.Open(arg)
@@ -158,19 +186,22 @@ func (r *Recordings) OpenSegments(ctx context.Context, arg string) ([]io.Reader,
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(ref.Segments) == 0 {
+	if ref.Err != nil {
+		return nil, nil, fmt.Errorf("recording %s: %w", ref.ID, ref.Err)
+	}
+	if ref.Segments == 0 {
 		return nil, nil, fmt.Errorf("recording %s has no segments yet", ref.ID)
 	}
-	readers := make([]io.Reader, len(ref.Segments))
-	lazies := make([]*lazyReader, len(ref.Segments))
-	for i, key := range ref.Segments {
-		key := key
+	ids := r.keys.Identities()
+	readers := make([]io.Reader, ref.Segments)
+	lazies := make([]*lazyReader, ref.Segments)
+	for i := range lazies {
 		lazies[i] = &lazyReader{open: func() (io.ReadCloser, error) {
-			rc, err := r.backend.Get(ctx, key)
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("segment %s vanished: %w", key, err)
+			rc, err := seal.OpenSegment(ctx, r.backend, ref.Prefix, i, ids)
+			if err != nil {
+				return nil, fmt.Errorf("segment %d of %s: %w", i, ref.ID, err)
 			}
-			return rc, err
+			return rc, nil
 		}}
 		readers[i] = lazies[i]
 	}
@@ -213,3 +244,23 @@ func (l *lazyReader) close() {
 		l.rc = nil
 	}
 }
+
+// Figure returns a number from the end record (output_bytes, input_bytes, redactions,
+// duration_ns, segments), or 0 while the session runs.
+func (rec Recording) Figure(name string) int64 {
+	if rec.End == nil {
+		return 0
+	}
+	switch v := rec.End.Extra[name].(type) {
+	case float64: // as JSON decodes it
+		return int64(v)
+	case int64:
+		return v
+	case int:
+		return int64(v)
+	}
+	return 0
+}
+
+// Duration is the recorded length, from the end record.
+func (rec Recording) Duration() time.Duration { return time.Duration(rec.Figure("duration_ns")) }

@@ -96,9 +96,9 @@ func BenchmarkSSHThroughput(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if got != n || (zeros && nonZero) || rec.Summary.OutputBytes != n {
+		if got != n || (zeros && nonZero) || rec.Figure("output_bytes") != n {
 			b.Fatalf("recording %s holds %d output bytes (summary %d, non-zero bytes %v); sent %d",
-				rec.ID, got, rec.Summary.OutputBytes, nonZero, n)
+				rec.ID, got, rec.Figure("output_bytes"), nonZero, n)
 		}
 	}
 

@@ -283,23 +283,31 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
-	sums, _ := filepath.Glob(filepath.Join(data, "store", "recordings", "*", "*", "*", interactive, "session.json"))
-	if len(sums) != 1 {
-		t.Fatalf("session.json of %s: found %v", interactive, sums)
+	// The recording is sealed: it verifies end to end, and its signed final manifest counts the
+	// redaction and names the cause.
+	if out := mustVigil(t, data, "", "verify", interactive, "--decrypt"); !strings.Contains(out, interactive) {
+		t.Errorf("vigil verify: %s", out)
 	}
-	var sum struct {
-		Redactions int    `json:"redactions"`
-		Cause      string `json:"cause"`
+	manifests, _ := filepath.Glob(filepath.Join(data, "store", "recordings", "*", "*", "*", interactive, "manifest.json"))
+	if len(manifests) != 1 {
+		t.Fatalf("manifest.json of %s: found %v", interactive, manifests)
 	}
-	if b, err := os.ReadFile(sums[0]); err != nil || json.Unmarshal(b, &sum) != nil {
-		t.Fatalf("read %s: %v", sums[0], err)
+	var m struct {
+		End struct {
+			Cause string         `json:"cause"`
+			Extra map[string]any `json:"extra"`
+		} `json:"end"`
 	}
-	if sum.Redactions < 1 {
-		t.Errorf("the recording counts %d redactions: the password typed at sudo was not withheld as such", sum.Redactions)
+	if b, err := os.ReadFile(manifests[0]); err != nil || json.Unmarshal(b, &m) != nil {
+		t.Fatalf("read %s: %v", manifests[0], err)
 	}
-	if sum.Cause == "" {
+	if r, _ := m.End.Extra["redactions"].(float64); r < 1 {
+		t.Errorf("the recording counts %v redactions: the password typed at sudo was not withheld as such", m.End.Extra["redactions"])
+	}
+	if m.End.Cause == "" {
 		t.Error("the recording has no end cause")
 	}
+
 	// The audit log: hash chain intact, logins and both sessions with their end cause.
 	if out := mustVigil(t, data, "", "audit", "--verify"); !strings.Contains(out, "hash chain intact") {
 		t.Errorf("vigil audit --verify: %s", out)

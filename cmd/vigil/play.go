@@ -115,14 +115,18 @@ func newRecordingsCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 8, 2, ' ', 0)
 			fmt.Fprintln(tw, "SESSION\tSTART\tUSER\tTARGET\tDURATION\tSEGMENTS\tENDED")
 			for _, r := range refs {
-				start, user, target, dur, cause := "-", "-", "-", "-", "in progress or crashed"
-				if s := r.Summary; s != nil {
-					start = s.Meta.Start.UTC().Format(time.RFC3339)
-					user, target = s.Meta.User, s.Meta.Target
-					dur = s.Duration.Round(time.Second).String()
-					cause = s.Cause
+				start, user, target, dur, cause := "-", "-", "-", "-", "in progress, or ended by a crash"
+				switch {
+				case r.Err != nil:
+					cause = "unreadable: " + r.Err.Error()
+				default:
+					start = r.Session.Start.UTC().Format(time.RFC3339)
+					user, target = r.Session.User, r.Session.Target
+					if r.End != nil {
+						dur, cause = r.Duration().Round(time.Second).String(), r.End.Cause
+					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.ID, start, user, target, dur, len(r.Segments), cause)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.ID, start, user, target, dur, r.Segments, cause)
 			}
 			return tw.Flush()
 		},

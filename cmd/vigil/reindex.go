@@ -44,7 +44,7 @@ func newReindexCmd() *cobra.Command {
 					return err
 				}
 				for _, r := range refs {
-					if len(r.Segments) > 0 {
+					if r.Segments > 0 {
 						ids = append(ids, r.ID)
 					}
 				}
