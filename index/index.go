@@ -22,6 +22,8 @@ import (
 var (
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("index: closed")
+	// ErrInUse means another process (a running vigil serve) holds the index.
+	ErrInUse = errors.New("in use by another process (a running vigil serve answers searches on its control socket)")
 	// ErrBadQuery wraps a query that does not parse or a bad filter.
 	ErrBadQuery = errors.New("index: bad query")
 )
@@ -49,7 +51,12 @@ func Open(dir string) (*Index, error) {
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, "bleve")
-	bi, err := bleve.Open(path)
+	// Bleve lets one process hold an index; a second one (the CLI while serve runs) would wait
+	// for the lock for ever without the timeout.
+	bi, err := bleve.OpenUsing(path, map[string]interface{}{"bolt_timeout": "3s"})
+	if err != nil && strings.Contains(err.Error(), "timeout") {
+		return nil, fmt.Errorf("index: open %s: %w", path, ErrInUse)
+	}
 	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
 		m, merr := newMapping()
 		if merr != nil {

@@ -88,8 +88,33 @@ func (r Recording) EscrowRecipients() ([]age.Recipient, error) {
 
 // Storage says where recordings go.
 type Storage struct {
-	Backend string      `mapstructure:"backend"` // "file"
+	Backend string      `mapstructure:"backend"` // "file" or "s3"
 	File    FileStorage `mapstructure:"file"`
+	S3      S3Storage   `mapstructure:"s3"`
+	Spool   Spool       `mapstructure:"spool"`
+}
+
+// S3Storage is any S3-compatible object store. Segments go to a local spool first and are
+// uploaded in order while the session runs; an outage only makes them wait.
+type S3Storage struct {
+	Endpoint  string `mapstructure:"endpoint"` // host:port, no scheme
+	Bucket    string `mapstructure:"bucket"`
+	Region    string `mapstructure:"region"`
+	AccessKey string `mapstructure:"access_key"`
+	// SecretKey is best given as VIGIL_STORAGE_S3_SECRET_KEY rather than in the file.
+	SecretKey string `mapstructure:"secret_key"`
+	UseTLS    bool   `mapstructure:"use_tls"`
+	Prefix    string `mapstructure:"prefix"` // inside the bucket, ending in /
+	// RetentionMode (GOVERNANCE or COMPLIANCE) and RetentionDays set Object Lock retention on
+	// every object explicitly; the bucket must have object lock enabled.
+	RetentionMode string `mapstructure:"retention_mode"`
+	RetentionDays int    `mapstructure:"retention_days"`
+}
+
+// Spool is the local disk where segments wait for the object store.
+type Spool struct {
+	Dir      string `mapstructure:"dir"`       // default <data_dir>/spool
+	MaxBytes int64  `mapstructure:"max_bytes"` // when full, sessions end: fail closed
 }
 
 // FileStorage is the local file backend.
@@ -115,7 +140,7 @@ func Default() Config {
 			RingBytes:       1 << 20,
 			StallTimeout:    10 * time.Second,
 		},
-		Storage: Storage{Backend: "file"},
+		Storage: Storage{Backend: "file", Spool: Spool{MaxBytes: 1 << 30}},
 	}
 }
 
@@ -177,8 +202,29 @@ func (c *Config) Validate() error {
 	}
 	switch c.Storage.Backend {
 	case "file":
+	case "s3":
+		s3 := c.Storage.S3
+		for _, f := range []struct{ name, v string }{{"endpoint", s3.Endpoint}, {"bucket", s3.Bucket}, {"access_key", s3.AccessKey}} {
+			if strings.TrimSpace(f.v) == "" {
+				bad("storage.s3."+f.name, f.v, "is required with storage.backend s3")
+			}
+		}
+		if s3.SecretKey == "" {
+			bad("storage.s3.secret_key", "", "is required with storage.backend s3 (set VIGIL_STORAGE_S3_SECRET_KEY)")
+		}
+		switch s3.RetentionMode {
+		case "", "GOVERNANCE", "COMPLIANCE":
+		default:
+			bad("storage.s3.retention_mode", s3.RetentionMode, "must be GOVERNANCE, COMPLIANCE or empty")
+		}
+		if s3.RetentionMode != "" && s3.RetentionDays < 1 {
+			bad("storage.s3.retention_days", s3.RetentionDays, "must be at least 1 with a retention mode")
+		}
 	default:
-		bad("storage.backend", c.Storage.Backend, "must be file")
+		bad("storage.backend", c.Storage.Backend, "must be file or s3")
+	}
+	if c.Storage.Spool.MaxBytes < 1<<20 {
+		bad("storage.spool.max_bytes", c.Storage.Spool.MaxBytes, "must be at least 1048576")
 	}
 	if err := c.Access.Validate(); err != nil {
 		errs = append(errs, err)
@@ -189,6 +235,14 @@ func (c *Config) Validate() error {
 // Path returns p resolved against the data directory when it is relative.
 func (c *Config) Path(p ...string) string {
 	return filepath.Join(append([]string{c.DataDir}, p...)...)
+}
+
+// SpoolDir is where segments wait for the object store.
+func (c *Config) SpoolDir() string {
+	if c.Storage.Spool.Dir != "" {
+		return c.Storage.Spool.Dir
+	}
+	return c.Path("spool")
 }
 
 // StoreDir is where the file backend keeps recordings.

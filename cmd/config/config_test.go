@@ -68,6 +68,16 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"segment bytes", func(c *Config) { c.Recording.SegmentBytes = 10 }, "recording.segment_bytes"},
 		{"stall timeout", func(c *Config) { c.Recording.StallTimeout = 0 }, "recording.stall_timeout"},
 		{"backend", func(c *Config) { c.Storage.Backend = "ftp" }, "storage.backend"},
+		{"s3 without endpoint", func(c *Config) {
+			c.Storage.Backend = "s3"
+			c.Storage.S3 = S3Storage{Bucket: "b", AccessKey: "a", SecretKey: "s"}
+		}, "storage.s3.endpoint"},
+		{"s3 retention mode", func(c *Config) {
+			c.Storage.Backend = "s3"
+			c.Storage.S3 = S3Storage{Endpoint: "h:9000", Bucket: "b", AccessKey: "a", SecretKey: "s", RetentionMode: "forever", RetentionDays: 1}
+		}, "storage.s3.retention_mode"},
+		{"spool size", func(c *Config) { c.Storage.Spool.MaxBytes = 10 }, "storage.spool.max_bytes"},
+		{"escrow recipient", func(c *Config) { c.Recording.Recipients = []string{"not-a-key"} }, "recording.recipients[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -15,7 +16,6 @@ import (
 	"github.com/seed18fc72c3/vigil/cmd/nodekeys"
 	"github.com/seed18fc72c3/vigil/encode"
 	"github.com/seed18fc72c3/vigil/storage"
-	"github.com/seed18fc72c3/vigil/storage/file"
 	"github.com/seed18fc72c3/vigil/storage/seal"
 )
 
@@ -35,6 +35,14 @@ func NewRecordings(b storage.Backend, keys *nodekeys.Keys, escrow []age.Recipien
 
 // OpenRecordings opens the store and the node keys that cfg names.
 func OpenRecordings(cfg config.Config) (*Recordings, error) {
+	return OpenRecordingsContext(context.Background(), cfg, nil)
+}
+
+// OpenRecordingsContext is OpenRecordings with a context and a logger for the backend.
+func OpenRecordingsContext(ctx context.Context, cfg config.Config, log *slog.Logger) (*Recordings, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	keys, err := nodekeys.Ensure(cfg.Path("keys"))
 	if err != nil {
 		return nil, err
@@ -43,15 +51,23 @@ func OpenRecordings(cfg config.Config) (*Recordings, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := file.New(cfg.StoreDir())
+	b, err := OpenBackend(ctx, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", cfg.StoreDir(), err)
+		return nil, err
 	}
 	return NewRecordings(b, keys, escrow), nil
 }
 
 // Backend is the storage the recordings live in.
 func (r *Recordings) Backend() storage.Backend { return r.backend }
+
+// Close releases the backend (the spool uploads what it still holds at the next start).
+func (r *Recordings) Close() error {
+	if c, ok := r.backend.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
+}
 
 // Keys are the node keys the store seals with.
 func (r *Recordings) Keys() *nodekeys.Keys { return r.keys }

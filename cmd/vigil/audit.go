@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"time"
+
+	"github.com/seed18fc72c3/vigil/cmd/config"
 
 	"github.com/seed18fc72c3/vigil/audit"
 	"github.com/seed18fc72c3/vigil/cmd/gateway"
@@ -63,4 +66,26 @@ func newAuditCmd() *cobra.Command {
 	c.Flags().DurationVar(&since, "since", 0, "only events of the last DURATION (e.g. 24h)")
 	c.Flags().BoolVar(&verifyOnly, "verify", false, "only check the chain and print a summary")
 	return c
+}
+
+// appendAudit records an administrative action of a CLI command in the audit log the gateway
+// writes too (the log is shared safely between processes).
+func appendAudit(cfg config.Config, e audit.Event) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	l, err := audit.Open(gateway.AuditPath(cfg))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	return l.Append(e)
+}
+
+// currentOSUser names who ran a CLI command, for the audit log.
+func currentOSUser() string {
+	if u, err := user.Current(); err == nil {
+		return "os:" + u.Username
+	}
+	return fmt.Sprintf("os-uid:%d", os.Getuid())
 }

@@ -308,6 +308,26 @@ func TestGatewayEndToEnd(t *testing.T) {
 		t.Error("the recording has no end cause")
 	}
 
+	// Search, while the gateway runs: the command typed is found, in the interactive session;
+	// the password typed at sudo is not.
+	var found string
+	deadline = time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := vigil(t, data, "", "search", "echo interactive-marker", "--kind", "command")
+		if err == nil && strings.Contains(out, interactive) {
+			found = out
+			break
+		}
+		found = out
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !strings.Contains(found, interactive) {
+		t.Errorf("vigil search did not find the typed command in %s:\n%s", interactive, found)
+	}
+	if out, _ := vigil(t, data, "", "search", sshd.Password); strings.Contains(out, interactive) || strings.Contains(out, sshd.Password) {
+		t.Errorf("searching for the password finds something:\n%s", out)
+	}
+
 	// The audit log: hash chain intact, logins and both sessions with their end cause.
 	if out := mustVigil(t, data, "", "audit", "--verify"); !strings.Contains(out, "hash chain intact") {
 		t.Errorf("vigil audit --verify: %s", out)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/seed18fc72c3/vigil/audit"
 	"io"
 	"os"
 	"path/filepath"
@@ -60,6 +61,10 @@ func newKeysCmd() *cobra.Command {
 			k, err := nodekeys.Rotate(cfg.Path("keys"))
 			if err != nil {
 				return err
+			}
+			if err := appendAudit(cfg, audit.Event{Kind: "key-rotation", User: currentOSUser(),
+				Detail: "signing key " + ssh.FingerprintSHA256(k.SignPublic())}); err != nil {
+				return fmt.Errorf("keys rotated, but the audit log failed: %w", err)
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "rotated    new signing key and age identity; %d earlier generation(s) kept in %s\n",

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seed18fc72c3/vigil/audit"
+	"github.com/seed18fc72c3/vigil/cmd/gateway"
 	"io"
 	"os"
 	"strings"
@@ -64,7 +66,19 @@ func newLegalHoldCmd() *cobra.Command {
 				accessKey = os.Getenv("VIGIL_S3_ACCESS_KEY")
 			}
 			ctx := cmd.Context()
-			b, err := openS3FromConfig(ctx, endpoint, bucket, region, accessKey, os.Getenv("VIGIL_S3_SECRET_KEY"), useTLS, prefix)
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			var b *s3.Backend
+			switch {
+			case endpoint != "":
+				b, err = openS3FromConfig(ctx, endpoint, bucket, region, accessKey, os.Getenv("VIGIL_S3_SECRET_KEY"), useTLS, prefix)
+			case cfg.Storage.Backend == "s3":
+				b, err = gateway.OpenS3(ctx, cfg)
+			default:
+				return fmt.Errorf("legal-hold: storage.backend is %q: legal holds need the s3 backend (or --s3-endpoint)", cfg.Storage.Backend)
+			}
 			if err != nil {
 				return fmt.Errorf("legal-hold: %w", err)
 			}
@@ -72,12 +86,16 @@ func newLegalHoldCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("legal-hold %s %s: %w", args[0], args[1], err)
 			}
+			if err := appendAudit(cfg, audit.Event{Kind: "legal-hold-" + args[0], Session: args[1], User: currentOSUser(),
+				Detail: fmt.Sprintf("%d objects", n)}); err != nil {
+				return fmt.Errorf("legal hold %s on %d objects, but the audit log failed: %w", args[0], n, err)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "legal hold %s on %d objects of session %s\n", map[bool]string{true: "set", false: "cleared"}[on], n, args[1])
 			return nil
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&endpoint, "s3-endpoint", "", "S3 endpoint host[:port]")
+	f.StringVar(&endpoint, "s3-endpoint", "", "S3 endpoint host[:port] (default: the configured storage.s3)")
 	f.StringVar(&bucket, "s3-bucket", "", "S3 bucket")
 	f.StringVar(&region, "s3-region", "", "S3 region (empty: discover)")
 	f.StringVar(&accessKey, "s3-access-key", "", "S3 access key (default $VIGIL_S3_ACCESS_KEY)")

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -97,13 +99,14 @@ func TestLegalHoldCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("VIGIL_S3_SECRET_KEY", m.SecretKey)
+	data := t.TempDir()
 	run := func(verb string) string {
 		t.Helper()
 		root := newRootCmd()
 		var out bytes.Buffer
 		root.SetOut(&out)
 		root.SetErr(&out)
-		root.SetArgs([]string{"legal-hold", verb, "sess-1", "--s3-endpoint", m.Endpoint, "--s3-bucket", m.Bucket,
+		root.SetArgs([]string{"--data-dir", data, "legal-hold", verb, "sess-1", "--s3-endpoint", m.Endpoint, "--s3-bucket", m.Bucket,
 			"--s3-access-key", m.AccessKey, "--s3-tls=false", "--s3-prefix", "lh/", "--date", "2025-03-07"})
 		if err := root.ExecuteContext(ctx); err != nil {
 			t.Fatalf("legal-hold %s: %v\n%s", verb, err, out.String())
@@ -115,6 +118,9 @@ func TestLegalHoldCommand(t *testing.T) {
 	}
 	if out := run("set"); !strings.Contains(out, "1 objects") {
 		t.Errorf("set output %q, want a count of 1", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(data, "audit.jsonl")); err != nil || !strings.Contains(string(b), `"kind":"legal-hold-set"`) || !strings.Contains(string(b), `"session":"sess-1"`) {
+		t.Errorf("audit log after legal-hold set: %v\n%s", err, b)
 	}
 	if err := b.Delete(ctx, key); !errors.Is(err, storage.ErrRetained) {
 		t.Fatalf("Delete under hold = %v, want ErrRetained", err)

@@ -1,8 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/seed18fc72c3/vigil/cmd/config"
+	"github.com/seed18fc72c3/vigil/cmd/gateway"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"text/tabwriter"
 	"time"
 
@@ -38,12 +46,10 @@ func newSearchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ix, err := index.Open(cfg.Path("index"))
-			if err != nil {
-				return err
+			res, err := searchServe(cmd.Context(), cfg, params)
+			if errors.Is(err, errNoServe) {
+				res, err = searchIndex(cmd.Context(), cfg, q)
 			}
-			defer ix.Close()
-			res, err := ix.Search(cmd.Context(), q)
 			if err != nil {
 				return err
 			}
@@ -81,4 +87,54 @@ func newSearchCmd() *cobra.Command {
 	f.IntVar(&limit, "limit", index.DefaultLimit, "most hits to show")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return c
+}
+
+// errNoServe means no `vigil serve` answers on the control socket.
+var errNoServe = errors.New("no running vigil serve")
+
+// searchServe asks a running serve, which holds the index open (Bleve lets one process open it).
+func searchServe(ctx context.Context, cfg config.Config, params map[string]string) (index.Result, error) {
+	v := url.Values{}
+	for k, val := range params {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://vigil/api/search?"+v.Encode(), nil)
+	if err != nil {
+		return index.Result{}, err
+	}
+	resp, err := gateway.ControlClient(cfg).Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return index.Result{}, errNoServe
+		}
+		return index.Result{}, fmt.Errorf("search through vigil serve: %w", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		index.Result
+		Error string `json:"error"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&body); err != nil {
+		return index.Result{}, fmt.Errorf("search through vigil serve: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return index.Result{}, fmt.Errorf("search: %s", body.Error)
+	}
+	for i := range body.Hits {
+		body.Hits[i].Offset = time.Duration(body.Hits[i].OffsetMS) * time.Millisecond
+	}
+	return body.Result, nil
+}
+
+// searchIndex opens the index itself, when no serve holds it.
+func searchIndex(ctx context.Context, cfg config.Config, q index.Query) (index.Result, error) {
+	ix, err := index.Open(cfg.Path("index"))
+	if err != nil {
+		return index.Result{}, err
+	}
+	defer ix.Close()
+	return ix.Search(ctx, q)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/seed18fc72c3/vigil/cmd/gateway"
 	"github.com/seed18fc72c3/vigil/cmd/nodekeys"
 	"github.com/seed18fc72c3/vigil/encode"
+	"github.com/seed18fc72c3/vigil/index"
 	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
@@ -53,10 +54,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Info("made node key", "file", f)
 	}
 	log.Info("node keys", "ssh_host_key", ssh.FingerprintSHA256(keys.Host.PublicKey()), "age_recipient", keys.Age.Recipient().String())
-	store, err := gateway.OpenRecordings(cfg)
+	store, err := gateway.OpenRecordingsContext(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	defer store.Close()
+	ix, err := index.Open(cfg.Path("index"))
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
 	auth, policy, err := gateway.OpenAccess(cfg, log)
 	if err != nil {
 		return err
@@ -81,9 +88,23 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	sc.DialTimeout = cfg.SSH.DialTimeout
 	sc.IdleTimeout = cfg.SSH.IdleTimeout
 	sc.Auth, sc.Policy = auth, policy
-	sc.Recorder = &gateway.Recorder{Store: store, Log: log, Options: encode.Options{
-		SegmentDuration: cfg.Recording.SegmentDuration, SegmentBytes: cfg.Recording.SegmentBytes,
-	}}
+	indexing := &gateway.IndexingRecorder{Index: ix, Store: store, Log: log,
+		Recorder: &gateway.Recorder{Store: store, Log: log, Options: encode.Options{
+			SegmentDuration: cfg.Recording.SegmentDuration, SegmentBytes: cfg.Recording.SegmentBytes,
+		}}}
+	// Sessions whose live indexing fell behind before a restart are indexed from their recordings.
+	go func() {
+		if err := indexing.CatchUp(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("index catch-up", "err", err)
+		}
+	}()
+	defer indexing.Wait()
+	sc.Recorder = indexing
+	go func() {
+		if err := gateway.ServeControl(ctx, gateway.ControlPath(cfg), ix, log); err != nil {
+			log.Error("control socket", "err", err)
+		}
+	}()
 	sc.Ring = ring
 	sc.Logger = log
 	sc.Audit = auditTo(auditLog, log)
@@ -95,7 +116,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("ssh listener: %w", err)
 	}
-	log.Info("ssh gateway listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "store", cfg.StoreDir())
+	where := cfg.StoreDir()
+	if cfg.Storage.Backend == "s3" {
+		where = "s3://" + cfg.Storage.S3.Bucket + "/" + cfg.Storage.S3.Prefix + " via spool " + cfg.SpoolDir()
+	}
+	log.Info("ssh gateway listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "store", where)
 	log.Info("web UI not built yet", "web_listen", cfg.Web.Listen)
 	err = srv.Serve(ctx, ln)
 	if errors.Is(err, context.Canceled) || ctx.Err() != nil {

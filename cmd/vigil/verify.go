@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seed18fc72c3/vigil/audit"
 	"io"
 	"io/fs"
 	"strings"
@@ -15,7 +16,7 @@ import (
 
 	"github.com/seed18fc72c3/vigil/cmd/gateway"
 	"github.com/seed18fc72c3/vigil/cmd/nodekeys"
-	"github.com/seed18fc72c3/vigil/storage/file"
+	"github.com/seed18fc72c3/vigil/storage"
 	"github.com/seed18fc72c3/vigil/storage/seal"
 )
 
@@ -54,11 +55,8 @@ func newVerifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := file.New(cfg.StoreDir())
-			if err != nil {
-				return fmt.Errorf("open store %s: %w", cfg.StoreDir(), err)
-			}
-			defer b.Close()
+			defer store.Close()
+			b := store.Backend()
 			rep, verr := seal.Verify(cmd.Context(), b, ref.Prefix, trusted)
 			// Findings come back joined (Report.Err); anything else (no recording, a storage
 			// failure) stopped the check and is reported as it is.
@@ -73,7 +71,13 @@ func newVerifyCmd() *cobra.Command {
 				decryptAll(cmd.Context(), b, &rep, keys.Identities())
 			}
 			printReport(cmd.OutOrStdout(), ref.ID, &rep, decrypt)
-			return verdict(ref.ID, &rep)
+			v := verdict(ref.ID, &rep)
+			if v != nil {
+				if err := appendAudit(cfg, audit.Event{Kind: "verify-failed", Session: ref.ID, User: currentOSUser(), Cause: v.Error()}); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "vigil: audit log: %v\n", err)
+				}
+			}
+			return v
 		},
 	}
 	c.Flags().StringVar(&allowed, "allowed-signers", "", "trusted signing keys, in ssh-keygen's allowed_signers format")
@@ -82,7 +86,7 @@ func newVerifyCmd() *cobra.Command {
 }
 
 // decryptAll adds a problem for every listed segment that does not decrypt to its plaintext hash.
-func decryptAll(ctx context.Context, b *file.Backend, rep *seal.Report, ids []age.Identity) {
+func decryptAll(ctx context.Context, b storage.Backend, rep *seal.Report, ids []age.Identity) {
 	bad := map[int]bool{}
 	for _, p := range rep.Problems {
 		bad[p.Segment] = true
