@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Packages the tests need: real peers (sshd, sftp-server, sudo for the redaction test) and real clients
 # (ssh, scp, sftp, sshpass, asciinema, age, tmux, script from bsdutils).
-APT_TEST := openssh-server openssh-client openssh-sftp-server sshpass sudo asciinema age tmux bsdutils procps iproute2
+APT_TEST := openssh-server openssh-client openssh-sftp-server sshpass sudo asciinema age tmux bsdutils procps iproute2 curl
 APT_RUN := ca-certificates
 GOTEST_FLAGS ?= -race -timeout 20m
 FUZZTIME ?= 15s
@@ -24,8 +24,10 @@ deps-run:
 	@./scripts/apt-install.sh $(APT_RUN)
 	@$(GO) mod download
 
+# MinIO, the S3 test server, is built once from its pinned version (about 4 minutes cold).
 deps-test: deps-run
 	@./scripts/apt-install.sh $(APT_TEST)
+	@./fixtures/minio.sh build
 
 build: deps-run
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vigil
