@@ -68,6 +68,11 @@ type Recording struct {
 	// StallTimeout is how long a session waits for a recorder that has fallen behind before it is
 	// ended with a recording-failure cause (fail closed).
 	StallTimeout time.Duration `mapstructure:"stall_timeout"`
+	// FailureGrace is how long a session is paused while its recording cannot be persisted (spool
+	// or disk full, permission denied): writes are retried meanwhile, and if one succeeds the
+	// session goes on with nothing lost; past it the session ends (fail closed). 0 ends it at once.
+	// It must not exceed StallTimeout, or the stalled ring would end the session first.
+	FailureGrace time.Duration `mapstructure:"failure_grace"`
 	// Recipients are age recipients (age1...) that every recording is also encrypted to: escrow
 	// or auditor keys. The node's own key is always a recipient.
 	Recipients []string `mapstructure:"recipients"`
@@ -139,6 +144,7 @@ func Default() Config {
 			SegmentBytes:    4 << 20,
 			RingBytes:       1 << 20,
 			StallTimeout:    10 * time.Second,
+			FailureGrace:    10 * time.Second,
 		},
 		Storage: Storage{Backend: "file", Spool: Spool{MaxBytes: 1 << 30}},
 	}
@@ -196,6 +202,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Recording.StallTimeout <= 0 {
 		bad("recording.stall_timeout", c.Recording.StallTimeout, "must be positive")
+	}
+	if g := c.Recording.FailureGrace; g < 0 {
+		bad("recording.failure_grace", g, "must not be negative")
+	} else if g > c.Recording.StallTimeout {
+		bad("recording.failure_grace", g, "must not exceed recording.stall_timeout")
 	}
 	if _, err := c.Recording.EscrowRecipients(); err != nil {
 		errs = append(errs, err)

@@ -67,6 +67,10 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"web listen", func(c *Config) { c.Web.Listen = "localhost" }, "web.listen"},
 		{"segment bytes", func(c *Config) { c.Recording.SegmentBytes = 10 }, "recording.segment_bytes"},
 		{"stall timeout", func(c *Config) { c.Recording.StallTimeout = 0 }, "recording.stall_timeout"},
+		{"negative failure grace", func(c *Config) { c.Recording.FailureGrace = -time.Second }, "recording.failure_grace"},
+		{"failure grace past the stall timeout", func(c *Config) {
+			c.Recording.FailureGrace = c.Recording.StallTimeout + time.Millisecond
+		}, "recording.failure_grace"},
 		{"backend", func(c *Config) { c.Storage.Backend = "ftp" }, "storage.backend"},
 		{"s3 without endpoint", func(c *Config) {
 			c.Storage.Backend = "s3"
