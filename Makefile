@@ -9,7 +9,8 @@ LDFLAGS := -X main.version=$(VERSION)
 # (ssh, scp, sftp, sshpass, asciinema, age, tmux, script from bsdutils).
 APT_TEST := openssh-server openssh-client openssh-sftp-server sshpass sudo asciinema age tmux bsdutils procps iproute2 curl
 APT_RUN := ca-certificates
-GOTEST_FLAGS ?= -race -timeout 20m
+# -count=1: many tests talk to real programs (sshd, MinIO, asciinema) that the test cache cannot see.
+GOTEST_FLAGS ?= -race -count=1 -timeout 20m
 FUZZTIME ?= 15s
 BENCHTIME ?= 1s
 
