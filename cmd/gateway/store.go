@@ -26,7 +26,13 @@ type Recordings struct {
 	backend    storage.Backend
 	keys       *nodekeys.Keys
 	recipients []age.Recipient // in addition to the node's own
+	grace      time.Duration   // a recording's failing writes are retried this long (encode.Pause)
+	log        *slog.Logger
 }
+
+// SetFailureGrace makes each recording retry its failing writes for up to d (the session waits
+// meanwhile) before the recording fails and its session ends; 0 fails at once.
+func (r *Recordings) SetFailureGrace(d time.Duration, log *slog.Logger) { r.grace, r.log = d, log }
 
 // NewRecordings keeps recordings in b, sealed with keys and readable with keys' identities.
 func NewRecordings(b storage.Backend, keys *nodekeys.Keys, escrow []age.Recipient) *Recordings {
@@ -55,7 +61,9 @@ func OpenRecordingsContext(ctx context.Context, cfg config.Config, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	return NewRecordings(b, keys, escrow), nil
+	r := NewRecordings(b, keys, escrow)
+	r.SetFailureGrace(cfg.Recording.FailureGrace, log)
+	return r, nil
 }
 
 // Backend is the storage the recordings live in.
@@ -82,7 +90,7 @@ func (r *Recordings) Sink(meta encode.SessionMeta) (encode.SegmentSink, error) {
 	if meta.Command != "" {
 		attrs["command"] = meta.Command
 	}
-	w, err := seal.NewWriter(r.backend, prefix, seal.Meta{
+	w, err := seal.NewWriter(newGraceBackend(r.backend, r.grace, meta.ID, r.log), prefix, seal.Meta{
 		ID: meta.ID, Start: meta.Start, User: meta.User, Target: meta.Target, Account: meta.Account,
 		Protocol: meta.Protocol, Remote: meta.Remote, Attrs: attrs,
 	}, seal.Keys{Signer: r.keys.Sign, Recipients: append([]age.Recipient{r.keys.Age.Recipient()}, r.recipients...)})
