@@ -1,5 +1,12 @@
-// Package player serves recordings and live sessions to people: the web UI, its API, live shadows.
+// Package player serves recordings to people: the auditors' web UI, its JSON API, and the terminal
+// replay used by the CLI.
 //
-// It reads live sessions from capture rings, recordings through a small storage interface it
-// declares, and hits from index. Not built yet.
+// Data enters through small interfaces declared here and wired by cmd/gateway: Authenticator
+// (passwords and TOTP from the access store), Sessions (recordings and their plaintext segments
+// from storage, and seal verification), Searcher (the index) and an audit callback. It leaves as
+// HTTP: the embedded front end (assets/dist, built from web/ by `make web`) and the API under
+// /api/. Every API request is authenticated by a server-side session whose id travels in an
+// HttpOnly, SameSite=Strict cookie; state-changing requests also carry the session's CSRF token.
+// Roles are enforced here, not in the browser: a user sees only their own sessions, auditors and
+// admins see all.
 package player
