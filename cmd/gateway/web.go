@@ -1,0 +1,190 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/seed18fc72c3/vigil/access"
+	"github.com/seed18fc72c3/vigil/audit"
+	"github.com/seed18fc72c3/vigil/cmd/config"
+	"github.com/seed18fc72c3/vigil/encode/eventlog"
+	"github.com/seed18fc72c3/vigil/index"
+	"github.com/seed18fc72c3/vigil/player"
+	"github.com/seed18fc72c3/vigil/storage/seal"
+)
+
+// TOTPPath is where the web UI's TOTP secrets live in the data directory.
+func TOTPPath(cfg config.Config) string { return cfg.Path("totp.json") }
+
+// WebAuth answers the web UI's logins from the access store and the TOTP store.
+type WebAuth struct {
+	Store *access.Store
+	TOTP  *access.TOTPStore
+}
+
+var _ player.Authenticator = (*WebAuth)(nil)
+
+func (a *WebAuth) AuthenticatePassword(_ context.Context, name string, pw []byte) (player.User, error) {
+	u, err := a.Store.AuthenticatePassword(name, pw)
+	if errors.Is(err, access.ErrBadCredentials) {
+		return player.User{}, fmt.Errorf("%w", player.ErrBadCredentials)
+	}
+	if err != nil {
+		return player.User{}, err
+	}
+	return player.User{Name: u.Name, Role: player.Role(u.Role)}, nil
+}
+
+func (a *WebAuth) TOTPSecret(_ context.Context, name string) (string, error) {
+	if a.TOTP == nil {
+		return "", nil
+	}
+	return a.TOTP.Secret(name)
+}
+
+// WebSessions shows the recording store to the web UI.
+type WebSessions struct{ Recordings *Recordings }
+
+var _ player.Sessions = (*WebSessions)(nil)
+
+func info(rec Recording) player.SessionInfo {
+	si := player.SessionInfo{ID: rec.ID, User: rec.Session.User, Target: rec.Session.Target,
+		Account: rec.Session.Account, Protocol: rec.Session.Protocol, Remote: rec.Session.Remote,
+		Start: rec.Session.Start, Live: rec.End == nil, Duration: rec.Duration(), Bytes: rec.Figure("output_bytes")}
+	if rec.End != nil {
+		si.Cause = rec.End.Cause
+	}
+	if rec.Err != nil {
+		si.Broken = "manifest unreadable"
+	}
+	return si
+}
+
+func (s *WebSessions) List(ctx context.Context) ([]player.SessionInfo, error) {
+	all, err := s.Recordings.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]player.SessionInfo, len(all))
+	for i, rec := range all {
+		out[i] = info(rec)
+	}
+	return out, nil
+}
+
+// find looks a session up by its exact id (a prefix is fine for the CLI, not for URLs).
+func (s *WebSessions) find(ctx context.Context, id string) (Recording, error) {
+	rec, err := s.Recordings.Find(ctx, id)
+	if errors.Is(err, ErrNoRecording) || (err == nil && rec.ID != id) {
+		return Recording{}, fmt.Errorf("session %q: %w", id, player.ErrNotFound)
+	}
+	return rec, err
+}
+
+// Get lists the segments from the final manifest. A live recording's checkpoint lists only its
+// newest segment, so the start of each earlier one is read from its own header.
+func (s *WebSessions) Get(ctx context.Context, id string) (player.SessionInfo, []player.Segment, error) {
+	rec, err := s.find(ctx, id)
+	if err != nil {
+		return player.SessionInfo{}, nil, err
+	}
+	si := info(rec)
+	if rec.Err != nil {
+		return si, nil, nil
+	}
+	m, err := seal.ReadManifest(ctx, s.Recordings.Backend(), rec.Prefix)
+	if err != nil {
+		return si, nil, err
+	}
+	segs := make([]player.Segment, rec.Segments)
+	known := make([]bool, rec.Segments)
+	for _, e := range m.Segments {
+		if e.Index >= 0 && e.Index < len(segs) {
+			segs[e.Index] = player.Segment{Index: e.Index, Start: time.Duration(e.StartNS), End: time.Duration(e.EndNS), PlainBytes: e.PlainSize}
+			known[e.Index] = true
+		}
+	}
+	for i := range segs {
+		if known[i] {
+			continue
+		}
+		start, err := s.segmentStart(ctx, rec, i)
+		if err != nil {
+			return si, nil, err
+		}
+		segs[i] = player.Segment{Index: i, Start: start}
+	}
+	for i := range segs {
+		if !known[i] && i+1 < len(segs) {
+			segs[i].End = segs[i+1].Start
+		}
+	}
+	if si.Live && len(segs) > 0 {
+		si.Duration = segs[len(segs)-1].End
+	}
+	return si, segs, nil
+}
+
+func (s *WebSessions) segmentStart(ctx context.Context, rec Recording, i int) (time.Duration, error) {
+	rc, err := seal.OpenSegment(ctx, s.Recordings.Backend(), rec.Prefix, i, s.Recordings.Keys().Identities())
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	r, err := eventlog.NewReader(rc)
+	if err != nil {
+		return 0, fmt.Errorf("segment %d of %s: %w", i, rec.ID, err)
+	}
+	return r.Header().Offset, nil
+}
+
+func (s *WebSessions) OpenSegment(ctx context.Context, id string, i int) (io.ReadCloser, error) {
+	rec, err := s.find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if i < 0 || i >= rec.Segments {
+		return nil, fmt.Errorf("segment %d of %s: %w", i, id, player.ErrNotFound)
+	}
+	return seal.OpenSegment(ctx, s.Recordings.Backend(), rec.Prefix, i, s.Recordings.Keys().Identities())
+}
+
+func (s *WebSessions) Verify(ctx context.Context, id string) error {
+	rec, err := s.find(ctx, id)
+	if err != nil {
+		return err
+	}
+	rep, err := seal.Verify(ctx, s.Recordings.Backend(), rec.Prefix, s.Recordings.Keys().TrustedSigners())
+	if err != nil {
+		return err
+	}
+	return rep.Err()
+}
+
+// WebSearch is the index as the web UI searches it.
+type WebSearch struct{ Index *index.Index }
+
+func (s WebSearch) Search(ctx context.Context, q index.Query) (index.Result, error) {
+	return s.Index.Search(ctx, q)
+}
+
+// NewWebServer wires the web UI to the store, the access store, the index and the audit log.
+func NewWebServer(cfg config.Config, rec *Recordings, store *access.Store, ix *index.Index, auditLog *audit.Log, log *slog.Logger, secure bool) (*player.Server, error) {
+	return player.NewServer(player.Config{
+		Auth:     &WebAuth{Store: store, TOTP: access.OpenTOTP(TOTPPath(cfg))},
+		Sessions: &WebSessions{Recordings: rec},
+		Search:   WebSearch{Index: ix},
+		Logger:   log,
+		Secure:   secure,
+		Audit: func(e player.AuditEvent) {
+			ev := audit.Event{Time: e.Time, Kind: e.Kind, User: e.User, Remote: e.Remote, Session: e.Session, Detail: e.Detail}
+			if err := auditLog.Append(ev); err != nil {
+				log.Error("audit log append failed", "err", err, "kind", e.Kind)
+			}
+		},
+	})
+}
