@@ -213,9 +213,14 @@ func (s *session) watchIdle(d time.Duration) {
 	}
 }
 
-// fail ends the session with a cause: a stalled ring is a recording failure (fail closed).
+// fail ends the session with a cause: a stalled ring is a recording failure (fail closed), and so
+// is a ring the recorder failed (capture.Ring.Fail with ErrRecordingFailure): its producers stop,
+// and without this the target's side would go on with nobody reading it.
 func (s *session) fail(err error) {
-	if errors.Is(err, capture.ErrStalled) {
+	switch {
+	case errors.Is(err, ErrRecordingFailure):
+		s.cancel(err)
+	case errors.Is(err, capture.ErrStalled):
 		s.cancel(fmt.Errorf("%w: %w", ErrRecordingFailure, err))
 	}
 }
