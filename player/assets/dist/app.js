@@ -1,0 +1,131 @@
+// Vigil's web UI: a hash router over four pages. Everything the server decides (who may see
+// what) is enforced there; the pages only show what the API answers.
+import * as api from './api.js';
+import { renderPlayer } from './player.js';
+
+const main = document.getElementById('main');
+let user = null;
+
+export function el(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v); else if (v !== undefined) e.setAttribute(k, v);
+  }
+  for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+}
+
+export function fmtDuration(ms) {
+  const s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return (h ? `${h}:${String(m).padStart(2, '0')}` : `${m}`) + ':' + String(s % 60).padStart(2, '0');
+}
+const fmtBytes = (n) => n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
+
+function renderLogin() {
+  document.getElementById('top').hidden = true;
+  const err = el('p', { class: 'error', id: 'login-error' });
+  const code = el('input', { id: 'code', name: 'code', placeholder: 'code from your app', autocomplete: 'one-time-code', inputmode: 'numeric' });
+  const codeRow = el('label', {}, 'Code ', code); codeRow.hidden = true;
+  const form = el('form', { class: 'login', id: 'login' },
+    el('h2', {}, 'Vigil'),
+    el('label', {}, 'User ', el('input', { id: 'user', name: 'user', autocomplete: 'username', required: '' })),
+    el('label', {}, 'Password ', el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: '' })),
+    codeRow, el('button', { type: 'submit' }, 'Log in'), err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    try {
+      user = await api.login(form.user.value, form.password.value, code.value);
+      location.hash = '#/sessions';
+      route();
+    } catch (e) {
+      if (e.body && e.body.totp_required) { codeRow.hidden = false; code.focus(); err.textContent = 'Enter the code from your authenticator app.'; }
+      else err.textContent = e.message;
+    }
+  });
+  main.replaceChildren(form);
+}
+
+async function renderSessions(params) {
+  const f = (name, ph, type = 'text') => el('input', { name, placeholder: ph, type, value: params.get(name) || '' });
+  const status = el('select', { name: 'status' }, el('option', { value: '' }, 'any status'), el('option', { value: 'live' }, 'live'), el('option', { value: 'ended' }, 'ended'));
+  status.value = params.get('status') || '';
+  const form = el('form', { class: 'filters', id: 'filters' }, f('user', 'user'), f('target', 'target'), f('protocol', 'protocol'),
+    f('since', 'since', 'date'), f('until', 'until', 'date'), status, el('button', { type: 'submit' }, 'Filter'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (v) q.set(k, v);
+    location.hash = '#/sessions?' + q;
+  });
+  const body = el('tbody');
+  main.replaceChildren(el('h2', {}, 'Sessions'), form, el('table', { id: 'sessions' },
+    el('thead', {}, el('tr', {}, ...['Start', 'User', 'Target', 'Protocol', 'Duration', 'Size', 'End', 'Seal'].map((h) => el('th', {}, h)))), body));
+  const filters = {};
+  for (const k of ['user', 'target', 'protocol', 'since', 'until', 'status']) if (params.get(k)) filters[k] = params.get(k);
+  const { sessions } = await api.sessions(filters);
+  for (const s of sessions) {
+    const seal = el('td', { class: 'seal' }, s.verified ? '' : '…');
+    showSeal(seal, s.verified);
+    const tr = el('tr', { class: 'row', 'data-id': s.id, onclick: () => { location.hash = `#/play/${encodeURIComponent(s.id)}`; } },
+      el('td', {}, new Date(s.start).toLocaleString()), el('td', {}, s.user), el('td', {}, s.target), el('td', {}, s.protocol),
+      el('td', {}, fmtDuration(s.duration_ms)), el('td', {}, fmtBytes(s.bytes)),
+      s.live ? el('td', { class: 'live' }, 'live') : el('td', {}, s.cause || (s.broken ? 'unreadable' : '')), seal);
+    body.append(tr);
+    if (!s.verified) api.verify(s.id).then((v) => showSeal(seal, v.verified)).catch(() => { seal.textContent = '?'; });
+  }
+  if (!sessions.length) body.append(el('tr', {}, el('td', { colspan: 8 }, 'No sessions.')));
+}
+
+function showSeal(td, v) {
+  if (!v) return;
+  td.textContent = v === 'ok' ? '✔ verifies' : '✘ ' + v;
+  td.className = 'seal ' + (v === 'ok' ? 'ok' : 'bad');
+  td.title = v;
+}
+
+async function renderSearch(params) {
+  const q = el('input', { name: 'q', id: 'q', placeholder: 'command or text, "exact phrase", -exclude', size: 50, value: params.get('q') || '' });
+  const form = el('form', { class: 'filters', id: 'searchform' }, q, el('button', { type: 'submit' }, 'Search'));
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); location.hash = '#/search?' + new URLSearchParams({ q: q.value }); });
+  const results = el('div', { id: 'results' });
+  main.replaceChildren(el('h2', {}, 'Search'), form, results);
+  if (!params.get('q')) return;
+  const { groups } = await api.search({ q: params.get('q'), sort: 'time', limit: 200 });
+  if (!groups.length) results.append(el('p', {}, 'No hits.'));
+  for (const g of groups) {
+    const box = el('div', { class: 'group' }, el('h3', {}, `${g.session.user} → ${g.session.target}`, el('small', {}, ` ${new Date(g.session.start).toLocaleString()} (${g.hits.length} hits)`)));
+    for (const h of g.hits) {
+      const a = el('a', { class: 'hit', href: `#/play/${encodeURIComponent(g.session.id)}?t=${h.offset_ms}&q=${encodeURIComponent(params.get('q'))}` }, `${fmtDuration(h.offset_ms)}  `);
+      const snip = el('span'); snip.innerHTML = h.snippet; // escaped by the server, matches in <mark>
+      a.append(snip);
+      box.append(a);
+    }
+    results.append(box);
+  }
+}
+
+async function route() {
+  const [path, qs] = location.hash.replace(/^#/, '').split('?');
+  const params = new URLSearchParams(qs || '');
+  if (!user) {
+    try { user = await api.me(); } catch { user = null; }
+  }
+  if (!user) { renderLogin(); return; }
+  document.getElementById('top').hidden = false;
+  document.getElementById('who').textContent = `${user.user} (${user.role})`;
+  try {
+    if (path.startsWith('/play/')) await renderPlayer(main, decodeURIComponent(path.slice(6)), params);
+    else if (path === '/search') await renderSearch(params);
+    else await renderSessions(params);
+  } catch (e) {
+    if (e.status === 401) { user = null; renderLogin(); return; }
+    main.append(el('p', { class: 'error' }, e.message));
+  }
+}
+
+document.getElementById('logout').addEventListener('click', async () => {
+  try { await api.logout(); } finally { user = null; location.hash = '#/login'; route(); }
+});
+window.addEventListener('hashchange', route);
+route();
