@@ -1,0 +1,179 @@
+package gateway_test
+
+// Benchmarks of the "Sealed recordings streamed to object storage" issue: what sealing costs per
+// MB (BenchmarkSealSegment), and the gateway's throughput when every segment is sealed and
+// uploaded to S3 (MinIO) through the local spool, against the bare forwarder in the same run
+// (BenchmarkSSHThroughputSealedS3, target: within 20%). docs/benchmarks.md has the figures.
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed18fc72c3/vigil/cmd/config"
+	"github.com/seed18fc72c3/vigil/cmd/gateway"
+	"github.com/seed18fc72c3/vigil/cmd/nodekeys"
+	"github.com/seed18fc72c3/vigil/encode"
+	"github.com/seed18fc72c3/vigil/encode/eventlog"
+	"github.com/seed18fc72c3/vigil/fixtures/testenv"
+	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
+	"github.com/seed18fc72c3/vigil/storage/file"
+)
+
+// BenchmarkSealSegment seals segments of several sizes through the gateway's sink (age
+// encryption to the node key, SHA-256 of ciphertext and plaintext, a signed checkpoint per
+// segment) into storage/file, fsync included. It reports MB/s and CPU-ms per MB of this process.
+func BenchmarkSealSegment(b *testing.B) {
+	for _, size := range []int{64 << 10, 1 << 20, 4 << 20} {
+		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+			backend, err := file.New(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer backend.Close()
+			keys, err := nodekeys.Ensure(filepath.Join(b.TempDir(), "keys"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			store := gateway.NewRecordings(backend, keys, nil)
+			sink, err := store.Sink(encode.SessionMeta{ID: "0123456789abcdef01234567", User: "bench",
+				Target: "sshd", Protocol: "ssh", Start: time.Now()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			data := make([]byte, size)
+			rand.Read(data) // incompressible, as an event-log segment already is
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			c0 := cpuTime(syscall.RUSAGE_SELF)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				seg := encode.SegmentInfo{Index: i, Start: time.Duration(i) * time.Second, End: time.Duration(i+1) * time.Second, Bytes: size}
+				if err := sink.PutSegment(context.Background(), seg, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			cpu := cpuTime(syscall.RUSAGE_SELF) - c0
+			b.ReportMetric(float64(cpu.Milliseconds())/(float64(size)*float64(b.N)/1e6), "cpu-ms/MB")
+		})
+	}
+}
+
+// startS3Gateway is startBenchGateway with the store cmd/vigil serve opens for storage.backend s3:
+// MinIO behind the local spool, with the failure grace of the default configuration.
+func startS3Gateway(tb testing.TB, d *benchSSHD, m *testenv.MinIO) *benchGateway {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.DataDir = tb.TempDir()
+	cfg.Storage.Backend = "s3"
+	cfg.Storage.S3 = config.S3Storage{Endpoint: m.Endpoint, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey}
+	cfg.Storage.Spool.MaxBytes = 8 << 30
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	store, err := gateway.OpenRecordingsContext(context.Background(), cfg, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pc := proxyssh.DefaultConfig()
+	pc.HostSigner = newHostSigner(tb)
+	pc.Auth = benchAuth{key: d.Key.PublicKey()}
+	pc.Policy = benchPolicy{d: d}
+	opts := encode.DefaultOptions()
+	pc.Recorder = &gateway.Recorder{Store: store, Options: opts, Log: log}
+	pc.Logger = log
+	pc.DialTimeout = 30 * time.Second
+	srv, err := proxyssh.NewServer(pc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("gateway Serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			tb.Error("gateway Serve did not return after shutdown")
+		}
+		store.Close()
+	})
+	return &benchGateway{Addr: ln.Addr().String(), Port: ln.Addr().(*net.TCPAddr).Port, Store: store}
+}
+
+// BenchmarkSSHThroughputSealedS3 moves VIGIL_BENCH_BYTES (default 256 MiB) of `head -c N
+// /dev/zero` from sshd to the real ssh client through the bare forwarder and through the gateway
+// sealing into S3 via the spool, interleaved in one run. The time is the client's: it ends when
+// the last byte arrives, while uploads may still run behind the spool (that is the design: the
+// session never waits on the network). Each recording is then read back from the store and must
+// hold exactly N output bytes.
+func BenchmarkSSHThroughputSealedS3(b *testing.B) {
+	n := envSize(b, "VIGIL_BENCH_BYTES", 256<<20)
+	m := testenv.StartMinIO(b)
+	d := startBenchSSHD(b)
+	fwd := startBareForwarder(b, d)
+	gw := startS3Gateway(b, d, m)
+	command := "head -c " + strconv.FormatInt(n, 10) + " /dev/zero"
+
+	var bare, vigil, bareCPU, vigilCPU time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c0 := cpuTime(syscall.RUSAGE_SELF)
+		t, err := sshRun(d, fwd.Port, d.User, command)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bare += t
+		bareCPU += cpuTime(syscall.RUSAGE_SELF) - c0
+
+		c0 = cpuTime(syscall.RUSAGE_SELF)
+		if t, err = sshRun(d, gw.Port, benchLogin, command); err != nil {
+			b.Fatal(err)
+		}
+		vigil += t
+		vigilCPU += cpuTime(syscall.RUSAGE_SELF) - c0
+	}
+	b.StopTimer()
+
+	for _, rec := range waitRecordings(b, gw.Store, b.N) {
+		var got int64
+		err := eachRecord(gw.Store, rec, func(r eventlog.Record) error {
+			if r.Type == eventlog.TypeOutput {
+				got += int64(len(r.Payload))
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got != n {
+			b.Fatalf("recording %s holds %d output bytes; sent %d (cause %q)", rec.ID, got, n, rec.End.Cause)
+		}
+	}
+
+	total := float64(n) * float64(b.N)
+	mbps := func(t time.Duration) float64 { return total / 1e6 / t.Seconds() }
+	b.ReportMetric(mbps(bare), "MB/s-bare")
+	b.ReportMetric(mbps(vigil), "MB/s-vigil-s3")
+	b.ReportMetric(mbps(vigil)/mbps(bare), "vigil-s3/bare")
+	b.ReportMetric(total/1e6/bareCPU.Seconds(), "MB/cpu-s-bare")
+	b.ReportMetric(total/1e6/vigilCPU.Seconds(), "MB/cpu-s-vigil-s3")
+	b.ReportMetric(0, "ns/op")
+}
