@@ -26,7 +26,7 @@ function renderLogin() {
   const err = el('p', { class: 'error', id: 'login-error' });
   const code = el('input', { id: 'code', name: 'code', placeholder: 'code from your app', autocomplete: 'one-time-code', inputmode: 'numeric' });
   const codeRow = el('label', {}, 'Code ', code); codeRow.hidden = true;
-  const form = el('form', { class: 'login', id: 'login' },
+  const form = el('form', { class: 'login', id: 'login', method: 'post', action: '#' },
     el('h2', {}, 'Vigil'),
     el('label', {}, 'User ', el('input', { id: 'user', name: 'user', autocomplete: 'username', required: '' })),
     el('label', {}, 'Password ', el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: '' })),
