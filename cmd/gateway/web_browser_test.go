@@ -230,6 +230,9 @@ func TestWebUIInChromium(t *testing.T) {
 		shot("4-player-at-hit"),
 	)
 	if err != nil {
+		fctx, fcancel := context.WithTimeout(bctx, 10*time.Second)
+		_ = chromedp.Do(fctx, shot("failed-player"))
+		fcancel()
 		t.Fatalf("player: %v", err)
 	}
 	if !strings.Contains(screen, "segment 1 start") || !strings.Contains(screen, "echo "+needle) {

@@ -43,7 +43,7 @@ export async function renderPlayer(main, id, params) {
 
   const st = { pos: 0, queue: [], next: -1, playing: false, timer: 0, wallStart: 0, posStart: 0, gen: 0, ready: false };
   const write = (r) => {
-    if (r.k === 'out' || r.k === 'key') term.write(r.bytes);
+    if ((r.k === 'out' || r.k === 'key') && r.bytes) term.write(r.bytes);
     else if (r.k === 'size' && r.cols && r.rows) term.resize(r.cols, r.rows);
   };
   const show = () => {
