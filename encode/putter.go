@@ -21,6 +21,8 @@ type putter struct {
 	err  error
 	segs []SegmentInfo // persisted, in order
 	ctx  context.Context
+	// onFail is told of the first failure at once (see startPutter).
+	onFail func(error)
 }
 
 type putJob struct {
@@ -28,8 +30,11 @@ type putJob struct {
 	buf *bytes.Buffer
 }
 
-func startPutter(ctx context.Context, sink SegmentSink) *putter {
-	p := &putter{sink: sink, jobs: make(chan putJob, 1), free: make(chan *bytes.Buffer, 3), done: make(chan struct{}), ctx: ctx}
+// startPutter starts the goroutine. onFail, if not nil, is called (once, from that goroutine) at
+// the first failure, so that a session that has gone quiet is stopped at once rather than at its
+// next event.
+func startPutter(ctx context.Context, sink SegmentSink, onFail func(error)) *putter {
+	p := &putter{sink: sink, jobs: make(chan putJob, 1), free: make(chan *bytes.Buffer, 3), done: make(chan struct{}), ctx: ctx, onFail: onFail}
 	go p.run()
 	return p
 }
@@ -45,7 +50,11 @@ func (p *putter) run() {
 			} else {
 				p.segs = append(p.segs, job.seg)
 			}
+			failed := p.err
 			p.mu.Unlock()
+			if failed != nil && p.onFail != nil {
+				p.onFail(failed)
+			}
 		}
 		job.buf.Reset()
 		select {

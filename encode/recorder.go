@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/seed18fc72c3/vigil/capture"
@@ -127,7 +128,11 @@ func NewRecorder(meta SessionMeta, sink SegmentSink, opts Options) *Recorder {
 func (r *Recorder) Run(ctx context.Context, rd *capture.Reader, cause func() error) (Summary, error) {
 	r.screen = startScreen(r.cols, r.rows)
 	defer r.screen.stop()
-	r.put = startPutter(ctx, r.sink)
+	if r.opts.OnFailure != nil {
+		once, onFailure := sync.Once{}, r.opts.OnFailure
+		r.opts.OnFailure = func(err error) { once.Do(func() { onFailure(err) }) }
+	}
+	r.put = startPutter(ctx, r.sink, r.opts.OnFailure)
 	err := r.loop(ctx, rd)
 	hold := false
 	if err == nil || errors.Is(err, io.EOF) {
