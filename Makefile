@@ -7,14 +7,14 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Packages the tests need: real peers (sshd, sftp-server, sudo for the redaction test) and real clients
 # (ssh, scp, sftp, sshpass, asciinema, age, tmux, script from bsdutils).
-APT_TEST := openssh-server openssh-client openssh-sftp-server sshpass sudo asciinema age tmux bsdutils procps iproute2 curl
+APT_TEST := openssh-server openssh-client openssh-sftp-server sshpass sudo asciinema age tmux bsdutils procps iproute2 curl chromium
 APT_RUN := ca-certificates
 # -count=1: many tests talk to real programs (sshd, MinIO, asciinema) that the test cache cannot see.
 GOTEST_FLAGS ?= -race -count=1 -timeout 20m
 FUZZTIME ?= 15s
 BENCHTIME ?= 1s
 
-.PHONY: all deps deps-run deps-test build run test test-short bench fuzz vet fmt clean
+.PHONY: all deps deps-run deps-test build run test test-short bench fuzz vet fmt clean web
 
 all: build
 
@@ -55,6 +55,11 @@ fuzz: deps-test
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
+
+# The web UI's assets (web/) are built into player/assets/dist, which is committed so that
+# `go build` needs no Node; run this after changing web/.
+web:
+	cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -9,8 +9,11 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,7 +113,7 @@ func startServe(t *testing.T, dataDir, addr string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(vigilBin, "serve", "--data-dir", dataDir, "--ssh-listen", addr, "--log-level", "debug")
+	cmd := exec.Command(vigilBin, "serve", "--data-dir", dataDir, "--ssh-listen", addr, "--web-listen", "127.0.0.1:0", "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -162,6 +165,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 	mustVigil(t, data, "", "target", "add", "web01", "--host", host, "--port", port)
 	mustVigil(t, data, sshd.Password+"\n", "credential", "set", "web01", sshd.User)
 	mustVigil(t, data, "", "grant", "add", "alice", "web01", sshd.User)
+	mustVigil(t, data, "audit-pass-1234\n", "user", "add", "audrey", "--role", "auditor", "--password")
 	gw := freeAddr(t)
 	logPath := startServe(t, data, gw)
 
@@ -326,6 +330,43 @@ func TestGatewayEndToEnd(t *testing.T) {
 	}
 	if out, _ := vigil(t, data, "", "search", sshd.Password); strings.Contains(out, interactive) || strings.Contains(out, sshd.Password) {
 		t.Errorf("searching for the password finds something:\n%s", out)
+	}
+
+	// The web UI of the same serve: the auditor logs in and sees the interactive session; a wrong
+	// password is refused.
+	webAddr := regexp.MustCompile(`web UI listening.*addr=(\S+)`).FindSubmatch(logBytes)
+	if webAddr == nil {
+		t.Fatalf("serve log has no web UI address:\n%s", logBytes)
+	}
+	web := "http://" + string(webAddr[1])
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	login := func(pw string) int {
+		resp, err := client.Post(web+"/api/login", "application/json",
+			strings.NewReader(`{"user":"audrey","password":"`+pw+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := login("wrong"); code != http.StatusUnauthorized {
+		t.Errorf("web login with a wrong password: %d, want 401", code)
+	}
+	if code := login("audit-pass-1234"); code != http.StatusOK {
+		t.Fatalf("web login: %d", code)
+	}
+	resp, err := client.Get(web + "/api/sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessionsJSON, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(sessionsJSON, []byte(interactive)) {
+		t.Errorf("web /api/sessions: %d, without %s:\n%s", resp.StatusCode, interactive, sessionsJSON)
+	}
+	if bytes.Contains(sessionsJSON, []byte(sshd.Password)) {
+		t.Error("the password appears in the web API")
 	}
 
 	// The audit log: hash chain intact, logins and both sessions with their end cause.

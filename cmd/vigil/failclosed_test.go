@@ -46,7 +46,7 @@ func (s *served) start() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	cmd := exec.Command(vigilBin, "serve", "--data-dir", s.data, "--ssh-listen", s.addr, "--log-level", "debug")
+	cmd := exec.Command(vigilBin, "serve", "--data-dir", s.data, "--ssh-listen", s.addr, "--web-listen", "127.0.0.1:0", "--log-level", "debug")
 	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

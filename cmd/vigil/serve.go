@@ -112,6 +112,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	waitWeb, err := startWeb(ctx, cfg, store, auth.Store, ix, auditLog, log)
+	if err != nil {
+		return err
+	}
+	defer waitWeb()
+	// The SSH listener comes last: the line saying it listens means the gateway is ready.
 	ln, err := net.Listen("tcp", cfg.SSH.Listen)
 	if err != nil {
 		return fmt.Errorf("ssh listener: %w", err)
@@ -121,7 +127,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		where = "s3://" + cfg.Storage.S3.Bucket + "/" + cfg.Storage.S3.Prefix + " via spool " + cfg.SpoolDir()
 	}
 	log.Info("ssh gateway listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "store", where)
-	log.Info("web UI not built yet", "web_listen", cfg.Web.Listen)
 	err = srv.Serve(ctx, ln)
 	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 		log.Info("gateway stopped")

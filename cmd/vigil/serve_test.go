@@ -21,7 +21,7 @@ func TestServeZeroConfig(t *testing.T) {
 	addr := freeAddr(t)
 	cmd := exec.Command(vigilBin, "serve")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "VIGIL_SSH_LISTEN="+addr)
+	cmd.Env = append(os.Environ(), "VIGIL_SSH_LISTEN="+addr, "VIGIL_WEB_LISTEN=127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ wait:
 		c.Close()
 	}
 	all := strings.Join(log, "\n")
-	for _, want := range []string{"made node key", addr, "vigil-data"} {
+	for _, want := range []string{"made node key", addr, "vigil-data", "web UI listening"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("log lacks %q:\n%s", want, all)
 		}
