@@ -28,6 +28,15 @@ var (
 	ErrRecordingFailure = errors.New("recording failure")
 	ErrShutdown         = errors.New("gateway shutting down")
 	ErrUpstream         = errors.New("upstream failure")
+	// ErrTerminated is the cause of a session an auditor ended; the cause itself is a
+	// *TerminatedError naming who and why.
+	ErrTerminated = errors.New("terminated by an auditor")
+
+	// Errors of the live-session controls (live.go).
+	ErrNoSession     = errors.New("no such live session")
+	ErrAlreadyPaused = errors.New("session already paused")
+	ErrNotPaused     = errors.New("session not paused")
+	ErrNoActor       = errors.New("no actor named")
 )
 
 // Principal is an authenticated Vigil user.
@@ -97,6 +106,9 @@ type AuditEvent struct {
 	Method  string // "password" or "publickey" for logins
 	Detail  string // e.g. the refused channel type
 	Cause   error  // why a login failed, a session ended or a request was refused
+	// Actor is who took a control action (pause, resume, terminate) on a live session, e.g.
+	// "os:carol"; Detail repeats it with the reason for sinks that keep only Detail.
+	Actor string
 }
 
 // Audit event kinds.
@@ -106,6 +118,9 @@ const (
 	AuditSessionStart = "session-start"
 	AuditSessionEnd   = "session-end"
 	AuditRefused      = "refused"
+	AuditPause        = "session-pause"
+	AuditResume       = "session-resume"
+	AuditTerminate    = "session-terminate"
 )
 
 // Config configures a Server. Zero durations and limits take the defaults of DefaultConfig.
@@ -124,6 +139,9 @@ type Config struct {
 	// MaxAuthFailuresPerMinute is the failed logins allowed per source address; over it further
 	// attempts from that address are refused without asking the Authenticator.
 	MaxAuthFailuresPerMinute int
+	// NewScreen makes the terminal screen model that live shadows start from (cmd wires
+	// encode/term, which proxy may not import). Nil: a crude model that replays the last output.
+	NewScreen func(cols, rows int) Screen
 }
 
 // DefaultConfig returns the defaults; the caller sets HostSigner, Auth, Policy and Recorder.

@@ -114,6 +114,9 @@ func (s *session) copyThrough(src, dst ssh.Channel, t capture.Type, id uint16) {
 		ev, err := p.ReadEvent(src, t, id)
 		if len(ev.Payload) > 0 {
 			s.touch()
+			if t == capture.TypeInput && !s.holdWhilePaused() {
+				return
+			}
 			if _, werr := dst.Write(ev.Payload); werr != nil {
 				return
 			}

@@ -209,6 +209,7 @@ func (r *testRecorder) next(t *testing.T) *testRecording {
 
 // gateway is a running Server on 127.0.0.1 for one test.
 type gateway struct {
+	srv    *Server
 	addr   string
 	auth   *fakeAuth
 	policy *fakePolicy
@@ -303,6 +304,7 @@ func startGateway(t *testing.T, targets map[string]Upstream, edit func(*Config))
 		t.Fatal(err)
 	}
 	g.addr = ln.Addr().String()
+	g.srv = srv
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	go func() { g.done <- srv.Serve(ctx, ln) }()

@@ -75,6 +75,9 @@ func (sc *sessionChannel) pumpInput() {
 				if sc.observer != nil {
 					sc.observer.FromClient(ev.Payload)
 				}
+				if !sc.s.holdWhilePaused() {
+					return
+				}
 				if _, werr := sc.up.Write(ev.Payload); werr != nil {
 					return
 				}
@@ -95,7 +98,8 @@ func (sc *sessionChannel) pumpInput() {
 		n, err := sc.ch.Read(buf)
 		if n > 0 {
 			sc.s.touch()
-			if !sc.forwardInput(p, buf[:n]) {
+			// Held before it is recorded, so the recording shows it when the target got it.
+			if !sc.s.holdWhilePaused() || !sc.forwardInput(p, buf[:n]) {
 				return
 			}
 		}

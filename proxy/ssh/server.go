@@ -31,6 +31,9 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	limiter *failureLimiter
+
+	liveMu sync.Mutex
+	live   map[string]*session // sessions that reached the recording stage, by id
 }
 
 // NewServer checks cfg, fills in defaults and returns a Server.
@@ -58,6 +61,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		limiter: newFailureLimiter(cfg.MaxAuthFailuresPerMinute, time.Now),
+		live:    make(map[string]*session),
 	}, nil
 }
 

@@ -43,6 +43,11 @@ type session struct {
 	markerMu sync.Mutex
 	marker   *capture.Producer // for events written from request handlers; guarded by markerMu
 	channels map[uint32]*sessionChannel
+	hub      *hub // live view of the output; set with ring
+
+	paused  atomic.Pointer[pauseState] // non-nil while an auditor holds the user's input
+	held    atomic.Int64               // times an input pump waited on a pause (tests)
+	notices chan string                // lines for the user from live controls (live.go)
 }
 
 func newSessionID() string {
@@ -64,6 +69,7 @@ func newSession(parent context.Context, srv *Server, conn *ssh.ServerConn) *sess
 		start:    time.Now(),
 		target:   conn.Permissions.Extensions[extTarget],
 		channels: make(map[uint32]*sessionChannel),
+		notices:  make(chan string, 8),
 	}
 	s.touch()
 	return s
@@ -100,6 +106,7 @@ func (s *session) run(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
 	stop := context.AfterFunc(s.ctx, s.teardown)
 	defer stop()
 	go s.globalRequests(reqs)
+	go s.runNotices()
 	for nc := range chans {
 		switch nc.ChannelType() {
 		case "session":
@@ -175,6 +182,10 @@ func endLine(cause error, target string) string {
 	case errors.Is(cause, ErrShutdown):
 		return "vigil: session ended: gateway shutting down"
 	}
+	var term *TerminatedError
+	if errors.As(cause, &term) {
+		return "vigil: session " + term.Error()
+	}
 	return userLine(cause)
 }
 
@@ -182,12 +193,14 @@ func endLine(cause error, target string) string {
 // asked to persist.
 func (s *session) finish(cause error) {
 	s.mu.Lock()
-	ring, rec := s.ring, s.rec
+	ring, rec, h := s.ring, s.rec, s.hub
 	s.mu.Unlock()
 	if ring == nil {
 		return // no target was reached: there is nothing recorded, the login was audited
 	}
+	s.srv.removeLive(s)
 	ring.Close()
+	<-h.done // the hub drains to the ring's end and ends its shadows with io.EOF
 	if err := rec.Close(cause); err != nil {
 		s.srv.log.Error("ssh recording close failed", "session", s.id, "err", err)
 		cause = fmt.Errorf("%w: close: %w (session ended: %w)", ErrRecordingFailure, err, cause)
@@ -300,6 +313,8 @@ func (s *session) connectLocked(info SessionInfo) error {
 		return refuse(fmt.Errorf("%w: start: %w", ErrRecordingFailure, err), "recording unavailable, session refused")
 	}
 	s.ring, s.rec = ring, rec
+	s.hub = startHub(ring, info.Cols, info.Rows, cfg.NewScreen)
+	s.srv.addLive(s)
 	s.markerMu.Lock()
 	s.marker = ring.NewProducer()
 	s.markerMu.Unlock()
