@@ -20,8 +20,9 @@ import (
 func ControlPath(cfg config.Config) string { return cfg.Path("vigil.sock") }
 
 // ServeControl answers on the control socket until ctx is done. The index cannot be opened by a
-// second process while serve holds it (Bleve locks it), so the CLI asks serve instead.
-func ServeControl(ctx context.Context, path string, ix *index.Index, log *slog.Logger) error {
+// second process while serve holds it (Bleve locks it), so the CLI asks serve instead. With live
+// (the SSH gateway; at most one is used), it also serves LiveHandler's /api/live routes.
+func ServeControl(ctx context.Context, path string, ix *index.Index, log *slog.Logger, live ...LiveSessions) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("control socket: %w", err)
 	}
@@ -35,6 +36,10 @@ func ServeControl(ctx context.Context, path string, ix *index.Index, log *slog.L
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/search", ix.Handler())
+	if len(live) > 0 && live[0] != nil {
+		mux.Handle("/api/live", LiveHandler(live[0], log))
+		mux.Handle("/api/live/", LiveHandler(live[0], log))
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -53,8 +58,9 @@ func ServeControl(ctx context.Context, path string, ix *index.Index, log *slog.L
 
 // ControlClient is an HTTP client that reaches a running serve through its control socket.
 // Requests fail at once (with a dial error) when no serve is running.
-func ControlClient(cfg config.Config) *http.Client {
-	path := ControlPath(cfg)
+func ControlClient(cfg config.Config) *http.Client { return controlClientPath(ControlPath(cfg)) }
+
+func controlClientPath(path string) *http.Client {
 	return &http.Client{
 		Timeout: time.Minute,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
