@@ -27,7 +27,9 @@ func init() {
 	register(newShadowCmd)
 	register(func() *cobra.Command { return newLiveActionCmd("pause", "Hold a live session's input until resumed") })
 	register(func() *cobra.Command { return newLiveActionCmd("resume", "Let a paused session's input through again") })
-	register(func() *cobra.Command { return newLiveActionCmd("terminate", "End a live session, telling the user why") })
+	register(func() *cobra.Command {
+		return newLiveActionCmd("terminate", "End a live session, telling the user why")
+	})
 }
 
 // osActor names the auditor running the CLI as the audit log records them.
