@@ -16,6 +16,13 @@
 // The reason a session ended travels in its context (context.WithCancelCause) to the user, the audit
 // log and Recording.Close.
 //
+// Live sessions (live.go, shadow.go): Server.Sessions lists the sessions that reached their target;
+// Server.Session(id) returns a *Live to Shadow (a read-only stream: a keyframe of the screen, then
+// output; fed by one lossy ring reader per session, so a viewer never slows the session and one
+// that falls behind is repainted), Pause (the user's input is held, output keeps flowing), Resume
+// and Terminate (the cause, a *TerminatedError, names the auditor and the reason). Each action is
+// a marker in the recording and an audit event with its Actor.
+//
 // proxy/ssh imports capture, proxy/redact and proxy/ssh/transfer; it declares the small interfaces it
 // needs from access and vault (Authenticator, Policy, Recorder) and cmd wires them in.
 package ssh
