@@ -21,6 +21,7 @@ type Event struct {
 	Time    time.Time `json:"time"`
 	Kind    string    `json:"kind"`
 	User    string    `json:"user,omitempty"`
+	Actor   string    `json:"actor,omitempty"` // who acted on a session that is not theirs (an auditor)
 	Target  string    `json:"target,omitempty"`
 	Session string    `json:"session,omitempty"`
 	Remote  string    `json:"remote,omitempty"`

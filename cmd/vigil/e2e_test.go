@@ -210,6 +210,10 @@ func TestGatewayEndToEnd(t *testing.T) {
 	waitFor("a shell prompt", regexp.MustCompile(`(?m)\$\s*$`))
 	tmux("send-keys", "-t", "e2e", "echo interactive-marker-$((7*6))", "Enter")
 	waitFor("the command's output", regexp.MustCompile(`interactive-marker-42`))
+	// While it runs, the session is live: listed through serve's control socket.
+	if live := mustVigil(t, data, "", "live"); !strings.Contains(live, "alice") || !strings.Contains(live, "web01") {
+		t.Errorf("vigil live does not list the open session:\n%s", live)
+	}
 	tmux("send-keys", "-t", "e2e", "sudo -k; sudo -p '[sudo] password for vigiltest: ' id -u", "Enter")
 	// Anchored at the line start: the echoed command line holds the same words after the shell
 	// prompt, and a password typed before sudo turns echo off is echoed by the target's tty.

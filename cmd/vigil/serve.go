@@ -100,18 +100,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}()
 	defer indexing.Wait()
 	sc.Recorder = indexing
-	go func() {
-		if err := gateway.ServeControl(ctx, gateway.ControlPath(cfg), ix, log); err != nil {
-			log.Error("control socket", "err", err)
-		}
-	}()
 	sc.Ring = ring
 	sc.Logger = log
 	sc.Audit = auditTo(auditLog, log)
+	sc.NewScreen = gateway.NewScreen
 	srv, err := proxyssh.NewServer(sc)
 	if err != nil {
 		return err
 	}
+	// The CLI's way in: search, and live sessions (list, shadow, pause, resume, terminate).
+	go func() {
+		if err := gateway.ServeControl(ctx, gateway.ControlPath(cfg), ix, log, srv); err != nil {
+			log.Error("control socket", "err", err)
+		}
+	}()
 	waitWeb, err := startWeb(ctx, cfg, store, auth.Store, ix, auditLog, log)
 	if err != nil {
 		return err
@@ -151,7 +153,7 @@ func newLogger(cfg config.Config, w interface{ Write([]byte) (int, error) }) *sl
 func auditTo(l *audit.Log, log *slog.Logger) func(proxyssh.AuditEvent) {
 	return func(e proxyssh.AuditEvent) {
 		ev := audit.Event{Time: e.Time, Kind: e.Kind, User: e.User, Target: e.Target, Session: e.Session,
-			Remote: e.Remote, Method: e.Method, Detail: e.Detail}
+			Remote: e.Remote, Method: e.Method, Detail: e.Detail, Actor: e.Actor}
 		if e.Cause != nil {
 			ev.Cause = e.Cause.Error()
 		}
