@@ -17,6 +17,9 @@ type Config struct {
 	Auth     Authenticator
 	Sessions Sessions
 	Search   Searcher
+	// Live is the gateway's sessions in progress (watch, pause, resume, terminate); nil shows
+	// none.
+	Live LiveSessions
 	// Audit receives logins, failed logins, logouts, replays and searches; nil drops them.
 	Audit func(AuditEvent)
 	// Logger gets operational messages (never passwords, codes or cookies); nil discards.
@@ -97,6 +100,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/sessions/{id}/verify", s.authed(s.handleVerify, anyRole))
 	s.mux.Handle("GET /api/sessions/{id}/records", s.authed(s.handleRecords, anyRole))
 	s.mux.Handle("GET /api/search", s.authed(s.handleSearch, anyRole))
+	s.liveRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})

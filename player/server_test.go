@@ -3,6 +3,7 @@ package player
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +27,7 @@ type fixture struct {
 	ts     *httptest.Server
 	store  *memSessions
 	search *fakeSearch
+	live   *fakeLive
 	mu     sync.Mutex
 	audits []AuditEvent
 	now    time.Time
@@ -41,7 +43,7 @@ func (f *fixture) advance(d time.Duration) {
 var t0 = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 
 func newFixture(t testing.TB) *fixture {
-	f := &fixture{store: newMemSessions(), now: t0}
+	f := &fixture{store: newMemSessions(), live: newFakeLive(), now: t0}
 	f.store.add(synth{id: "s-alice", user: "alice", target: "web01", start: t0, length: 30 * time.Second, segLen: 10 * time.Second, step: 500 * time.Millisecond})
 	f.store.add(synth{id: "s-bob", user: "bob", target: "db01", start: t0.Add(time.Hour), length: 5 * time.Second, segLen: 10 * time.Second, step: time.Second})
 	f.search = &fakeSearch{hits: []index.Hit{
@@ -55,7 +57,7 @@ func newFixture(t testing.TB) *fixture {
 		"dave":  {pw: "dave-pw", hash: fakeHash, role: RoleAdmin},
 		"erin":  {pw: "erin-pw", hash: fakeHash, role: RoleAuditor, totp: totpSecret},
 	}}
-	srv, err := NewServer(Config{Auth: auth, Sessions: f.store, Search: f.search, Now: f.clock,
+	srv, err := NewServer(Config{Auth: auth, Sessions: f.store, Search: f.search, Live: f.live, Now: f.clock,
 		Assets: fstest.MapFS{"index.html": {Data: []byte("<!doctype html>vigil")}},
 		Audit:  func(e AuditEvent) { f.mu.Lock(); f.audits = append(f.audits, e); f.mu.Unlock() }})
 	if err != nil {
@@ -139,29 +141,43 @@ func (f *fixture) mustLogin(t testing.TB, user string) *client {
 // TestEndpointRoles proves every refusal: each API endpoint for each kind of caller.
 func TestEndpointRoles(t *testing.T) {
 	f := newFixture(t)
-	type ep struct{ method, path string }
+	type ep struct {
+		method, path, body string
+		hdr                map[string]string
+	}
+	self := map[string]string{"Origin": f.ts.URL}
 	eps := []ep{
-		{"GET", "/api/me"},
-		{"GET", "/api/sessions"},
-		{"GET", "/api/sessions/s-alice"},
-		{"GET", "/api/sessions/s-alice/verify"},
-		{"GET", "/api/sessions/s-alice/records?from=12000"},
-		{"GET", "/api/search?q=sudo&user=alice"},
-		{"POST", "/api/logout"},
+		{"GET", "/api/me", "", nil},
+		{"GET", "/api/sessions", "", nil},
+		{"GET", "/api/sessions/s-alice", "", nil},
+		{"GET", "/api/sessions/s-alice/verify", "", nil},
+		{"GET", "/api/sessions/s-alice/records?from=12000", "", nil},
+		{"GET", "/api/search?q=sudo&user=alice", "", nil},
+		{"POST", "/api/logout", "", nil},
+		{"GET", "/api/live", "", nil},
+		{"GET", "/api/live/l-alice/shadow", "", self},
+		{"GET", "/api/live/l-alice/shadow", "", map[string]string{"Origin": "https://evil.example"}},
+		{"GET", "/api/live/l-alice/shadow", "", nil}, // no Origin at all
+		{"POST", "/api/live/l-alice/pause", `{"reason":"look"}`, nil},
+		{"POST", "/api/live/l-alice/resume", "", nil},
+		{"POST", "/api/live/l-alice/terminate", `{"reason":"enough"}`, nil},
+		{"POST", "/api/live/l-alice/pause", `{"reason":"look"}`, map[string]string{csrfHeader: ""}},
+		{"POST", "/api/live/l-alice/terminate", `{"reason":"enough"}`, map[string]string{csrfHeader: "forged"}},
+		{"POST", "/api/live/l-alice/terminate", `{"reason":"enough"}`, map[string]string{"Origin": "https://evil.example"}},
 	}
 	// want[caller][endpoint index]
 	want := map[string][]int{
-		"anonymous": {401, 401, 401, 401, 401, 401, 401},
-		"alice":     {200, 200, 200, 200, 200, 200, 200}, // the owner
-		"bob":       {200, 200, 403, 403, 403, 403, 200}, // another user
-		"carol":     {200, 200, 200, 200, 200, 200, 200}, // auditor
-		"dave":      {200, 200, 200, 200, 200, 200, 200}, // admin
-		"expired":   {401, 401, 401, 401, 401, 401, 401},
-		"forged":    {401, 401, 401, 401, 401, 401, 401},
+		"anonymous": {401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401},
+		"alice":     {200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403}, // the owner
+		"bob":       {200, 200, 403, 403, 403, 403, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403}, // another user
+		"carol":     {200, 200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 200, 200, 200, 403, 403, 403}, // auditor
+		"dave":      {200, 200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 200, 200, 200, 403, 403, 403}, // admin
+		"expired":   {401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401},
+		"forged":    {401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401},
 	}
 	for caller, codes := range want {
 		for i, e := range eps {
-			t.Run(caller+" "+e.method+" "+e.path, func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s %d %s %s", caller, i, e.method, e.path), func(t *testing.T) {
 				var c *client
 				switch caller {
 				case "anonymous":
@@ -173,7 +189,7 @@ func TestEndpointRoles(t *testing.T) {
 				default:
 					c = f.mustLogin(t, caller) // fresh each time: logout ends it
 				}
-				r := f.do(t, c, e.method, e.path, "", nil)
+				r := f.do(t, c, e.method, e.path, e.body, e.hdr)
 				if r.code != codes[i] {
 					t.Errorf("%s %s as %s = %d %s, want %d", e.method, e.path, caller, r.code, r.body, codes[i])
 				}
