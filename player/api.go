@@ -88,8 +88,8 @@ type Searcher interface {
 
 // AuditEvent is something the UI did that belongs in the audit log.
 type AuditEvent struct {
-	Time    time.Time
-	Kind    string // web.login, web.login.failed, web.login.limited, web.logout, web.replay, web.search,
+	Time time.Time
+	Kind string // web.login, web.login.failed, web.login.limited, web.logout, web.replay, web.search,
 	// web.live.shadow, web.live.pause, web.live.resume, web.live.terminate (Detail: the reason)
 	User    string
 	Remote  string
