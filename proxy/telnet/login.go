@@ -33,6 +33,20 @@ func DefaultPrompts() Prompts {
 	}
 }
 
+// LoginError is a failed login dialog: Err is ErrLoginFailed, ErrLoginTimeout or ErrClosed, and
+// Reason says what was seen or awaited, in words fit for the user (never the password).
+type LoginError struct {
+	Addr   string
+	Err    error
+	Reason string
+}
+
+func (e *LoginError) Error() string {
+	return fmt.Sprintf("telnet: login to %s: %v: %s", e.Addr, e.Err, e.Reason)
+}
+
+func (e *LoginError) Unwrap() error { return e.Err }
+
 // maxTail is how much recent output the prompt matcher keeps: a prompt is a line, not a page.
 const maxTail = 4 << 10
 
@@ -81,7 +95,7 @@ func (c *Conn) login(cfg *Config, deadline time.Time) error {
 			return c.afterPassword(cfg, deadline)
 		case len(tail) > n && endsWithAny(tail, cfg.Prompts.User):
 			if sentUser {
-				return fmt.Errorf("telnet: login to %s: %w: asked for the user name again (wrong account?)", cfg.Addr, ErrLoginFailed)
+				return &LoginError{cfg.Addr, ErrLoginFailed, "asked for the user name again (wrong account?)"}
 			}
 			if _, err := c.Write([]byte(cfg.Account + "\r")); err != nil {
 				return fmt.Errorf("telnet: login to %s: send user: %w", cfg.Addr, err)
@@ -98,9 +112,9 @@ func (c *Conn) login(cfg *Config, deadline time.Time) error {
 func loginError(addr, waiting string, err error) error {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("telnet: login to %s: %w: %s", addr, ErrLoginTimeout, waiting)
+		return &LoginError{addr, ErrLoginTimeout, waiting}
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
-		return fmt.Errorf("telnet: login to %s: %w (%s)", addr, ErrClosed, waiting)
+		return &LoginError{addr, ErrClosed, waiting}
 	}
 	return fmt.Errorf("telnet: login to %s: %w", addr, err)
 }
@@ -117,13 +131,13 @@ func (c *Conn) afterPassword(cfg *Config, deadline time.Time) error {
 			out = out[len(out)-maxTail:]
 		}
 		if p, bad := containsAny(out, cfg.Prompts.Failure); bad {
-			return fmt.Errorf("telnet: login to %s: %w: the target said %q", cfg.Addr, ErrLoginFailed, p)
+			return &LoginError{cfg.Addr, ErrLoginFailed, fmt.Sprintf("the target said %q", p)}
 		}
 		if len(out) > n && endsWithAny(out, cfg.Prompts.User) {
-			return fmt.Errorf("telnet: login to %s: %w: asked for the login again", cfg.Addr, ErrLoginFailed)
+			return &LoginError{cfg.Addr, ErrLoginFailed, "asked for the login again"}
 		}
 		if len(out) > n && endsWithAny(out, cfg.Prompts.Password) {
-			return fmt.Errorf("telnet: login to %s: %w: asked for the password again", cfg.Addr, ErrLoginFailed)
+			return &LoginError{cfg.Addr, ErrLoginFailed, "asked for the password again"}
 		}
 		if len(out) > n && endsWithAny(out, cfg.Prompts.Shell) {
 			c.pending = out
