@@ -172,9 +172,15 @@ func (s WebSearch) Search(ctx context.Context, q index.Query) (index.Result, err
 	return s.Index.Search(ctx, q)
 }
 
-// NewWebServer wires the web UI to the store, the access store, the index and the audit log.
-func NewWebServer(cfg config.Config, rec *Recordings, store *access.Store, ix *index.Index, auditLog *audit.Log, log *slog.Logger, secure bool) (*player.Server, error) {
+// NewWebServer wires the web UI to the store, the access store, the index and the audit log,
+// and, when live is given (the SSH gateway; at most one is used), to its live sessions.
+func NewWebServer(cfg config.Config, rec *Recordings, store *access.Store, ix *index.Index, auditLog *audit.Log, log *slog.Logger, secure bool, live ...LiveSessions) (*player.Server, error) {
+	var pl player.LiveSessions
+	if len(live) > 0 && live[0] != nil {
+		pl = &WebLive{Src: live[0], Log: log}
+	}
 	return player.NewServer(player.Config{
+		Live:     pl,
 		Auth:     &WebAuth{Store: store, TOTP: access.OpenTOTP(TOTPPath(cfg))},
 		Sessions: &WebSessions{Recordings: rec},
 		Search:   WebSearch{Index: ix},

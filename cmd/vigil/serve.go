@@ -114,7 +114,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			log.Error("control socket", "err", err)
 		}
 	}()
-	waitWeb, err := startWeb(ctx, cfg, store, auth.Store, ix, auditLog, log)
+	waitWeb, err := startWeb(ctx, cfg, store, auth.Store, ix, auditLog, log, srv)
 	if err != nil {
 		return err
 	}

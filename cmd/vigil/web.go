@@ -18,15 +18,15 @@ import (
 
 // startWeb serves the auditors' web UI on cfg.Web.Listen until ctx is done; the returned wait
 // blocks until the server has shut down. serve calls it after opening the store, the index, the
-// access store and the audit log:
+// access store and the audit log; live is the SSH gateway, for the live pages:
 //
-//	waitWeb, err := startWeb(ctx, cfg, store, auth.Store, ix, auditLog, log)
+//	waitWeb, err := startWeb(ctx, cfg, store, auth.Store, ix, auditLog, log, srv)
 //	if err != nil { return err }
 //	defer waitWeb()
-func startWeb(ctx context.Context, cfg config.Config, rec *gateway.Recordings, store *access.Store, ix *index.Index, auditLog *audit.Log, log *slog.Logger) (wait func(), err error) {
+func startWeb(ctx context.Context, cfg config.Config, rec *gateway.Recordings, store *access.Store, ix *index.Index, auditLog *audit.Log, log *slog.Logger, live ...gateway.LiveSessions) (wait func(), err error) {
 	// Plain HTTP: the cookie is not marked Secure. Put a TLS-terminating proxy in front for
 	// anything but loopback; a TLS listener of our own is for later.
-	h, err := gateway.NewWebServer(cfg, rec, store, ix, auditLog, log, false)
+	h, err := gateway.NewWebServer(cfg, rec, store, ix, auditLog, log, false, live...)
 	if err != nil {
 		return nil, err
 	}
