@@ -25,6 +25,8 @@ export async function logout() { await call('POST', '/api/logout'); csrf = ''; }
 export const sessions = (params) => call('GET', '/api/sessions?' + new URLSearchParams(params));
 export const session = (id) => call('GET', `/api/sessions/${encodeURIComponent(id)}`);
 export const verify = (id) => call('GET', `/api/sessions/${encodeURIComponent(id)}/verify`);
+export const live = () => call('GET', '/api/live');
+export const liveAction = (id, action, body) => call('POST', `/api/live/${encodeURIComponent(id)}/${action}`, body || {});
 export const search = (params) => call('GET', '/api/search?' + new URLSearchParams(params));
 
 // records fetches the segment holding `from` (ms): {head, records}, payloads decoded to bytes.

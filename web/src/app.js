@@ -1,7 +1,8 @@
-// Vigil's web UI: a hash router over four pages. Everything the server decides (who may see
+// Vigil's web UI: a hash router over five pages. Everything the server decides (who may see
 // what) is enforced there; the pages only show what the API answers.
 import * as api from './api.js';
 import { renderPlayer } from './player.js';
+import { renderLive } from './live.js';
 
 const main = document.getElementById('main');
 let user = null;
@@ -63,18 +64,33 @@ async function renderSessions(params) {
     el('thead', {}, el('tr', {}, ...['Start', 'User', 'Target', 'Protocol', 'Duration', 'Size', 'End', 'Seal'].map((h) => el('th', {}, h)))), body));
   const filters = {};
   for (const k of ['user', 'target', 'protocol', 'since', 'until', 'status']) if (params.get(k)) filters[k] = params.get(k);
-  const { sessions } = await api.sessions(filters);
+  const [{ sessions }, liveList] = await Promise.all([api.sessions(filters), api.live().catch(() => ({ sessions: [] }))]);
+  const live = new Map(liveList.sessions.map((l) => [l.id, l]));
+  // Live sessions not in the store yet (no segment written) still show, at the top.
+  for (const l of liveList.sessions) {
+    if (sessions.some((s) => s.id === l.id) || filters.status === 'ended') continue;
+    sessions.unshift({ id: l.id, user: l.user, target: l.target, protocol: 'ssh', start: l.start, duration_ms: Date.now() - Date.parse(l.start), bytes: 0, live: true, verified: '' });
+  }
   for (const s of sessions) {
     const seal = el('td', { class: 'seal' }, s.verified ? '' : '…');
     showSeal(seal, s.verified);
     const tr = el('tr', { class: 'row', 'data-id': s.id, onclick: () => { location.hash = `#/play/${encodeURIComponent(s.id)}`; } },
       el('td', {}, new Date(s.start).toLocaleString()), el('td', {}, s.user), el('td', {}, s.target), el('td', {}, s.protocol),
       el('td', {}, fmtDuration(s.duration_ms)), el('td', {}, fmtBytes(s.bytes)),
-      s.live ? el('td', { class: 'live' }, 'live') : el('td', {}, s.cause || (s.broken ? 'unreadable' : '')), seal);
+      s.live ? liveCell(s, live.get(s.id)) : el('td', {}, s.cause || (s.broken ? 'unreadable' : '')), seal);
     body.append(tr);
     if (!s.verified) api.verify(s.id).then((v) => showSeal(seal, v.verified)).catch(() => { seal.textContent = '?'; });
   }
   if (!sessions.length) body.append(el('tr', {}, el('td', { colspan: 8 }, 'No sessions.')));
+}
+
+// liveCell marks a session in progress; auditors get a link to watch it.
+function liveCell(s, l) {
+  const td = el('td', { class: 'live' }, l && l.paused ? 'live (paused)' : 'live');
+  if (l && user.role !== 'user') {
+    td.append(' ', el('a', { class: 'watch', href: `#/live/${encodeURIComponent(s.id)}`, onclick: (ev) => ev.stopPropagation() }, 'watch'));
+  }
+  return td;
 }
 
 function showSeal(td, v) {
@@ -115,7 +131,8 @@ async function route() {
   document.getElementById('top').hidden = false;
   document.getElementById('who').textContent = `${user.user} (${user.role})`;
   try {
-    if (path.startsWith('/play/')) await renderPlayer(main, decodeURIComponent(path.slice(6)), params);
+    if (path.startsWith('/live/')) await renderLive(main, decodeURIComponent(path.slice(6)), user);
+    else if (path.startsWith('/play/')) await renderPlayer(main, decodeURIComponent(path.slice(6)), params);
     else if (path === '/search') await renderSearch(params);
     else await renderSessions(params);
   } catch (e) {
