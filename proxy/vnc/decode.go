@@ -23,11 +23,13 @@ type decoder struct {
 	fb   *image.RGBA
 	opts *Options
 	zrle zrleState
-	buf  []byte // scratch for one row or tile of pixels
+	// seen counts decoded rectangles by encoding, so tests can tell which encoding a server
+	// actually used.
+	seen map[Encoding]int
 }
 
 func newDecoder(r *bufio.Reader, fb *image.RGBA, opts *Options) *decoder {
-	return &decoder{r: r, fb: fb, opts: opts}
+	return &decoder{r: r, fb: fb, opts: opts, seen: make(map[Encoding]int)}
 }
 
 // message reads one server message. ok is false for messages that change nothing the caller
@@ -127,6 +129,7 @@ func (d *decoder) framebufferUpdate(u *Update) error {
 		if err != nil {
 			return err
 		}
+		d.seen[enc]++
 		if !r.Empty() {
 			u.Rects = append(u.Rects, r)
 		}

@@ -1,0 +1,123 @@
+package vnc
+
+import (
+	"context"
+	"errors"
+	"image"
+	"testing"
+	"time"
+
+	"github.com/seed18fc72c3/vigil/fixtures/testenv"
+)
+
+// drawScene puts known, varied content on the display: a patterned root window and an xterm
+// with coloured text, so that each encoding meets solid areas, palettes and raw tiles.
+func drawScene(t *testing.T, v *testenv.VNC) {
+	v.Run(t, "xsetroot", "-bitmap", "/usr/include/X11/bitmaps/escherknot", "-fg", "#3060a0", "-bg", "#f0e0c0")
+	term := v.Command(t, "xterm", "-geometry", "80x20+40+30", "-bg", "black", "-fg", "gray90", "-e", "sh", "-c",
+		`printf '\033[31mred \033[32mgreen \033[34;47mblue on white\033[0m\n'; ls -l /usr/bin | head -15; sleep 600`)
+	if err := term.Start(); err != nil {
+		t.Skipf("xterm: %v", err)
+	}
+}
+
+// waitMatch reads updates until the decoded framebuffer equals an xwd screenshot of the display,
+// pixel for pixel. x11vnc polls the screen, so it may take a few updates to converge.
+func waitMatch(t *testing.T, c *Client, v *testenv.VNC) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var diff int
+	var want *image.RGBA
+	for i := 0; ; i++ {
+		if i%10 == 0 {
+			want = v.Screenshot(t)
+		}
+		if diff = countDiff(c.Framebuffer(), want); diff == 0 {
+			return
+		}
+		uctx, ucancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := c.Next(uctx)
+		ucancel()
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("next: %v", err)
+		}
+		if err != nil {
+			i = i/10*10 + 9 // idle: take a fresh screenshot
+		}
+	}
+	t.Fatalf("framebuffer never matched the screenshot: %d pixels differ", diff)
+}
+
+func countDiff(a, b *image.RGBA) int {
+	if a.Rect != b.Rect {
+		return a.Rect.Dx() * a.Rect.Dy()
+	}
+	n := 0
+	for i := 0; i < len(a.Pix); i += 4 {
+		if a.Pix[i] != b.Pix[i] || a.Pix[i+1] != b.Pix[i+1] || a.Pix[i+2] != b.Pix[i+2] {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRealServerPixelExact(t *testing.T) {
+	v := testenv.StartVNC(t)
+	drawScene(t, v)
+	time.Sleep(time.Second) // let xterm map and draw before the first screenshot
+	for _, tc := range []struct {
+		name string
+		enc  Encoding
+	}{{"raw", EncodingRaw}, {"hextile", EncodingHextile}, {"zrle", EncodingZRLE}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			// The Cursor pseudo-encoding keeps x11vnc from painting the pointer into the
+			// framebuffer, which xwd would not show.
+			c, err := Dial(ctx, v.Addr, []byte(v.Password), Options{Shared: true,
+				Encodings: []Encoding{tc.enc, EncodingCursor}})
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			defer c.Close()
+			if c.Init().Version != "3.8" || c.Init().Width != 1024 || c.Init().Height != 768 {
+				t.Fatalf("server init %+v", c.Init())
+			}
+			waitMatch(t, c, v)
+			// Change the screen and see the change arrive.
+			v.Run(t, "xsetroot", "-solid", "#12ab34")
+			waitMatch(t, c, v)
+			if c.dec.seen[tc.enc] == 0 {
+				t.Errorf("no %s rectangle decoded; seen %v", tc.name, c.dec.seen)
+			}
+			if err := c.Pointer(100, 100, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Key(true, 'a'); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Key(false, 'a'); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestRealServerWrongPassword(t *testing.T) {
+	v := testenv.StartVNC(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := Dial(ctx, v.Addr, []byte("wrong!!!"), Options{})
+	if !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("wrong password: got %v, want ErrAuthFailed", err)
+	}
+	t.Logf("server said: %v", err)
+	_, err = Dial(ctx, v.Addr, nil, Options{})
+	if !errors.Is(err, ErrNoSecurityType) {
+		t.Fatalf("no password: got %v, want ErrNoSecurityType", err)
+	}
+}
