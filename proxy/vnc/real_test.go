@@ -58,7 +58,7 @@ func countDiff(a, b *image.RGBA) int {
 	}
 	n := 0
 	for i := 0; i < len(a.Pix); i += 4 {
-		if a.Pix[i] != b.Pix[i] || a.Pix[i+1] != b.Pix[i+1] || a.Pix[i+2] != b.Pix[i+2] {
+		if [4]byte(a.Pix[i:i+4]) != [4]byte(b.Pix[i:i+4]) {
 			n++
 		}
 	}
