@@ -18,6 +18,7 @@ export async function renderLive(main, id, user) {
     note.textContent = '';
     try {
       await api.liveAction(id, what, body);
+      if (st.closed) return; // the session ended meanwhile: 'ended' stays
       if (what === 'pause') state.textContent = 'paused';
       if (what === 'resume') state.textContent = 'live';
       if (what === 'terminate') state.textContent = 'terminated';
