@@ -111,7 +111,7 @@ func handshake(r *bufio.Reader, w io.Writer, password []byte, shared bool, opts 
 			if minor >= 8 {
 				reason, err := readString(r)
 				if err != nil {
-					return si, fmt.Errorf("%w (reason unreadable: %v)", ErrAuthFailed, err)
+					return si, fmt.Errorf("%w (reason unreadable: %w)", ErrAuthFailed, err)
 				}
 				return si, fmt.Errorf("%w: %s", ErrAuthFailed, reason)
 			}
@@ -175,7 +175,7 @@ func chooseSecurity(r *bufio.Reader, w io.Writer, minor int, password []byte) (b
 	if len(offered) == 1 && offered[0] == secInvalid {
 		reason, err := readString(r)
 		if err != nil {
-			return 0, fmt.Errorf("%w (reason unreadable: %v)", ErrRefused, err)
+			return 0, fmt.Errorf("%w (reason unreadable: %w)", ErrRefused, err)
 		}
 		return 0, fmt.Errorf("%w: %s", ErrRefused, reason)
 	}
