@@ -118,7 +118,8 @@ func VerifyEvidence(ctx context.Context, ra io.ReaderAt, size int64, opt Evidenc
 		}
 		rc, err := f.Open()
 		if err != nil {
-			return rep, fmt.Errorf("verify bundle: open %s: %w", f.Name, err)
+			rep.problem(f.Name, fmt.Errorf("%w: unreadable: %v", seal.ErrTampered, err))
+			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(rc, maxBundleFile))
 		rc.Close()
