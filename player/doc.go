@@ -9,4 +9,9 @@
 // HttpOnly, SameSite=Strict cookie; state-changing requests also carry the session's CSRF token.
 // Roles are enforced here, not in the browser: a user sees only their own sessions, auditors and
 // admins see all.
+//
+// Sessions in progress come through LiveSessions (the SSH gateway, wired by cmd/gateway): users
+// may list their own; auditors and admins may watch any over a read-only websocket (the login
+// cookie plus an Origin naming this server) and pause, resume or terminate it. The actor of an
+// action is always the login, never the request, and every action goes to the audit callback.
 package player

@@ -347,7 +347,7 @@ func TestLiveWebUIInChromium(t *testing.T) {
 		}
 		return time.Since(start)
 	}
-	waitScreen("the first keyframe (prompt)", "$")
+	waitScreen("the first keyframe (the prompt drawn before the page opened)", "~$")
 
 	ws := openWSShadow(t, rig.web, id, "audrey", "audrey-pw")
 	for deadline := time.Now().Add(10 * time.Second); ; {
