@@ -25,15 +25,20 @@ func init() { register(newVerifyCmd) }
 func newVerifyCmd() *cobra.Command {
 	var allowed string
 	var decrypt bool
+	var bundle *bundleVerifyFlags
 	c := &cobra.Command{
-		Use:   "verify SESSION",
+		Use:   "verify SESSION|BUNDLE.zip",
 		Short: "Check a sealed recording's signatures, hash chain and segments",
 		Long: "Verify a sealed recording in the store (a session id or a unique prefix of one): the manifest's\n" +
 			"signature by a trusted node key, its hash chain, every checkpoint and every segment's hash.\n" +
 			"Exits non-zero and names each problem if anything is wrong, or if the recording ended by a crash.\n" +
-			"Trusted keys come from <data>/keys/allowed_signers unless --allowed-signers names another file.",
+			"Trusted keys come from <data>/keys/allowed_signers unless --allowed-signers names another file.\n" +
+			"Given an evidence bundle (a .zip of vigil export), verify checks the bundle instead (export_bundle_verify.go).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isBundleArg(args[0]) {
+				return verifyBundle(cmd, args[0], allowed, bundle)
+			}
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
@@ -81,6 +86,7 @@ func newVerifyCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&allowed, "allowed-signers", "", "trusted signing keys, in ssh-keygen's allowed_signers format")
+	bundle = addBundleVerifyFlags(c)
 	c.Flags().BoolVar(&decrypt, "decrypt", false, "also decrypt every segment with the node's age identities and check its plaintext hash")
 	return c
 }
