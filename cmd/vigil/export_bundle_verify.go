@@ -159,5 +159,3 @@ func printBundleReport(w io.Writer, path string, rep *gateway.EvidenceReport, lo
 		fmt.Fprintf(w, "OK         bundle %s is intact\n", path)
 	}
 }
-
-
