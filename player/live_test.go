@@ -112,3 +112,25 @@ func TestLiveShadowAudited(t *testing.T) {
 	}
 	t.Errorf("no web.live.shadow audit event for dave: %+v", f.audits)
 }
+
+// FuzzLiveActionBody feeds arbitrary bodies to terminate: the answer is 200, 400 or 413-as-400,
+// never a server error, and whatever reaches the gateway names the login as the actor.
+func FuzzLiveActionBody(f *testing.F) {
+	for _, s := range []string{`{"reason":"x"}`, `{"by":"mallory","reason":"y"}`, `{"reason":`, `[]`, `null`, `{"reason":"\u0000"}`} {
+		f.Add(s)
+	}
+	fx := newFixture(f)
+	c := fx.mustLogin(f, "dave")
+	f.Fuzz(func(t *testing.T, body string) {
+		before := len(fx.live.callLog())
+		r := fx.do(t, c, "POST", "/api/live/l-alice/terminate", body, nil)
+		if r.code != 200 && r.code != 400 {
+			t.Fatalf("body %q: %d %s", body, r.code, r.body)
+		}
+		for _, call := range fx.live.callLog()[before:] {
+			if !strings.HasPrefix(call, "terminate l-alice dave ") {
+				t.Fatalf("body %q made the call %q", body, call)
+			}
+		}
+	})
+}
