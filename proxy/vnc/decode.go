@@ -97,6 +97,11 @@ func (d *decoder) framebufferUpdate(u *Update) error {
 		r := image.Rect(x, y, x+w, y+hgt)
 		switch enc {
 		case EncodingDesktopSize:
+			// One resize per update: each costs a framebuffer allocation for 12 bytes of input,
+			// so a server must not get to repeat it within one message.
+			if u.Resized {
+				return fmt.Errorf("%w: two desktop sizes in one update", ErrProtocol)
+			}
 			if err := d.resize(w, hgt); err != nil {
 				return err
 			}
@@ -110,7 +115,7 @@ func (d *decoder) framebufferUpdate(u *Update) error {
 			u.Cursor = c
 			continue
 		}
-		if !r.In(d.fb.Rect) {
+		if !d.contains(r) {
 			return fmt.Errorf("%w: rectangle %v outside the %v framebuffer", ErrProtocol, r, d.fb.Rect.Size())
 		}
 		var err error
@@ -137,6 +142,13 @@ func (d *decoder) framebufferUpdate(u *Update) error {
 	return nil
 }
 
+// contains reports whether r lies inside the framebuffer. Unlike image.Rectangle.In it holds
+// empty rectangles to the same bounds: their corner is still used as an offset.
+func (d *decoder) contains(r image.Rectangle) bool {
+	b := d.fb.Rect
+	return r.Min.X >= b.Min.X && r.Min.Y >= b.Min.Y && r.Max.X <= b.Max.X && r.Max.Y <= b.Max.Y
+}
+
 // raw reads w*h pixels straight into the framebuffer rows; only alpha needs setting.
 func (d *decoder) raw(r image.Rectangle) error {
 	rowLen := r.Dx() * 4
@@ -161,7 +173,7 @@ func (d *decoder) copyRect(r image.Rectangle) error {
 	}
 	sx, sy := int(binary.BigEndian.Uint16(s[0:])), int(binary.BigEndian.Uint16(s[2:]))
 	src := image.Rect(sx, sy, sx+r.Dx(), sy+r.Dy())
-	if !src.In(d.fb.Rect) {
+	if !d.contains(src) {
 		return fmt.Errorf("%w: copyrect source %v outside the framebuffer", ErrProtocol, src)
 	}
 	rowLen := r.Dx() * 4
@@ -183,10 +195,16 @@ func (d *decoder) copyRect(r image.Rectangle) error {
 }
 
 // resize replaces the framebuffer with one of the new size, keeping the overlap (the server
-// sends the new content next, but a viewer should not flash black meanwhile).
+// sends the new content next, but a viewer should not flash black meanwhile). A server can make
+// it allocate a framebuffer for 16 bytes of input, but only once per Update: the caller's work
+// on each Update (encoding a video frame) costs more, so resizes are no amplification.
+// A hostile server can still make a session slow, but not exhaust memory.
 func (d *decoder) resize(w, h int) error {
 	if w > d.opts.MaxWidth || h > d.opts.MaxHeight {
 		return fmt.Errorf("%w: desktop resized to %dx%d", ErrTooLarge, w, h)
+	}
+	if d.fb.Rect.Dx() == w && d.fb.Rect.Dy() == h {
+		return nil
 	}
 	fb := image.NewRGBA(image.Rect(0, 0, w, h))
 	old := d.fb

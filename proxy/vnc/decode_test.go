@@ -200,6 +200,8 @@ func TestHostileUpdates(t *testing.T) {
 	}{
 		{"rect past the right edge", rect(image.Rect(60, 0, 65, 1), EncodingRaw), ErrProtocol},
 		{"rect past the bottom", rect(image.Rect(0, 64, 1, 65), EncodingRaw), ErrProtocol},
+		{"empty rect far outside", rect(image.Rect(60000, 60000, 60000, 60001), EncodingRaw), ErrProtocol},
+		{"empty copyrect source far outside", rect(image.Rect(0, 0, 0, 8), EncodingCopyRect, 0xff, 0, 0, 0), ErrProtocol},
 		{"copyrect source outside", rect(image.Rect(0, 0, 8, 8), EncodingCopyRect, 0, 60, 0, 0), ErrProtocol},
 		{"desktop too wide", rect(image.Rect(0, 0, 8193, 10), EncodingDesktopSize), ErrTooLarge},
 		{"cursor too big", rect(image.Rect(0, 0, 257, 1), EncodingCursor), ErrTooLarge},
@@ -209,6 +211,8 @@ func TestHostileUpdates(t *testing.T) {
 		{"zrle length huge", rect(image.Rect(0, 0, 1, 1), EncodingZRLE, 0xff, 0xff, 0xff, 0xff), ErrTooLarge},
 		{"zrle bad zlib", rect(image.Rect(0, 0, 1, 1), EncodingZRLE, 0, 0, 0, 2, 1, 2), ErrProtocol},
 		{"unknown message", []byte{9}, ErrProtocol},
+		{"two resizes", append(append(updateN(2), rect(image.Rect(0, 0, 8, 8), EncodingDesktopSize)[4:]...),
+			rect(image.Rect(0, 0, 9, 9), EncodingDesktopSize)[4:]...), ErrProtocol},
 		{"truncated", rect(image.Rect(0, 0, 8, 8), EncodingRaw, 1, 2, 3), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -218,6 +222,12 @@ func TestHostileUpdates(t *testing.T) {
 			}
 		})
 	}
+}
+
+func updateN(n int) []byte {
+	var b bytes.Buffer
+	updateHeader(&b, n)
+	return b.Bytes()
 }
 
 func TestHostileZRLETiles(t *testing.T) {
