@@ -372,6 +372,16 @@ func TestGatewayEndToEnd(t *testing.T) {
 	if bytes.Contains(sessionsJSON, []byte(sshd.Password)) {
 		t.Error("the password appears in the web API")
 	}
+	// Live sessions are wired into the web UI of serve (all sessions have ended by now).
+	resp, err = client.Get(web + "/api/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveJSON, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || bytes.Contains(liveJSON, []byte(interactive)) {
+		t.Errorf("web /api/live after the sessions ended: %d\n%s", resp.StatusCode, liveJSON)
+	}
 
 	// The audit log: hash chain intact, logins and both sessions with their end cause.
 	if out := mustVigil(t, data, "", "audit", "--verify"); !strings.Contains(out, "hash chain intact") {
