@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	kflate "github.com/klauspost/compress/flate"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/seed18fc72c3/vigil/audit"
@@ -172,6 +173,11 @@ func (r *Recordings) ExportEvidence(ctx context.Context, w io.Writer, ids []stri
 	}
 	idx.Audit = check
 	b := &bundleWriter{zw: zip.NewWriter(w), sums: map[string]string{}}
+	// The standard library's deflate took two thirds of an export's CPU; klauspost's at its
+	// fastest level made exports 1.8x faster (BenchmarkEvidence) and any unzip reads it.
+	b.zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+		return kflate.NewWriter(w, kflate.BestSpeed)
+	})
 	seen := map[string]bool{}
 	for _, id := range ids {
 		ref, err := r.Find(ctx, id)

@@ -78,14 +78,15 @@ func readme(idx *BundleIndex) []byte {
 	case ProtectRecipient:
 		p("(AGE_KEY is the file of the age identity for %s: AGE_KEY=~/my-age-key.txt)", strings.Join(idx.Recipients, ", "))
 	case ProtectPassphrase:
-		p("(age asks for the passphrase the bundle was exported with.)")
+		p("(age asks for the passphrase the bundle was exported with, once per segment.)")
 	case ProtectClear:
 		p("(This bundle was exported WITHOUT encryption, on explicit request; the export is in the audit log.)")
 	}
 	p("")
 	p("4. The audit lines: each line of audit.jsonl carries its own hash and the previous line's hash")
 	p("of the node's whole audit log; bundle.json records whether the whole log's chain held at export")
-	p("(\"audit\": \"intact\"). The lines are covered by step 1.")
+	p("(\"audit\" -> \"intact\": true). The lines are covered by step 1; `vigil verify` also recomputes")
+	p("each line's own hash.")
 	p("")
 	p("All of it in one command, with Vigil: vigil verify case.zip [--identity KEYFILE]")
 	return b.Bytes()
