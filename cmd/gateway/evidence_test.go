@@ -405,3 +405,44 @@ func exportWithKeys(t *testing.T, f *evidenceFixture, keys *nodekeys.Keys, id *a
 	}
 	return forger.export(t, gateway.EvidenceOptions{Recipients: []age.Recipient{id.Recipient()}})
 }
+
+// TestEvidenceCrashedRecording exports a recording without a final manifest: the bundle verifies
+// up to its last signed checkpoint and says it ended by a crash.
+func TestEvidenceCrashedRecording(t *testing.T) {
+	dir := t.TempDir()
+	keys, err := nodekeys.Ensure(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := file.New(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := gateway.NewRecordings(b, keys, nil)
+	start := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	meta := encode.SessionMeta{ID: "crash0123456789abcdef001", User: "carol", Target: "db01", Start: start}
+	sink, err := store.Sink(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		var buf bytes.Buffer
+		w, _ := eventlog.NewWriter(&buf, eventlog.Header{SessionID: meta.ID, Segment: i, Start: start, Offset: time.Duration(i) * time.Second, Cols: 80, Rows: 24}, []byte("$ "))
+		w.Write(eventlog.Record{Time: time.Duration(i)*time.Second + 1, Type: eventlog.TypeOutput, Payload: []byte("before the crash\r\n")})
+		w.Close()
+		if err := sink.PutSegment(context.Background(), encode.SegmentInfo{Index: i, Start: time.Duration(i) * time.Second, End: time.Duration(i+1) * time.Second}, buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	if _, err := store.ExportEvidence(context.Background(), &out, []string{meta.ID}, gateway.EvidenceOptions{Clear: true}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verifyBytes(out.Bytes(), gateway.EvidenceVerifyOptions{})
+	if !errors.Is(err, seal.ErrNoFinalManifest) || len(rep.Problems) != 1 {
+		t.Fatalf("verify: %v", err)
+	}
+	if s := rep.Sessions[0]; s.Final || s.Segments != 2 || s.Plain != 2 || s.Checkpoints != 2 {
+		t.Errorf("session %+v", s)
+	}
+}

@@ -175,8 +175,23 @@ func TestExportBundleCommand(t *testing.T) {
 	if out := okVigil(t, data, "", "verify", cz); !strings.Contains(out, "2 of 2 match plain_sha256") {
 		t.Errorf("clear bundle verify:\n%s", out)
 	}
-	if a := okVigil(t, data, "", "audit", "--kind", "export"); !strings.Contains(a, "UNENCRYPTED") {
+	a := okVigil(t, data, "", "audit")
+	if !strings.Contains(a, "UNENCRYPTED") {
 		t.Errorf("clear export not audited as such:\n%s", a)
+	}
+	// The passphrase is nowhere: not in the audit log, not in the bundle's files.
+	pzBytes, _ := os.ReadFile(pz)
+	zr, _ := zip.NewReader(bytes.NewReader(pzBytes), int64(len(pzBytes)))
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if bytes.Contains(b, []byte("long enough")) {
+			t.Errorf("the passphrase is in %s", f.Name)
+		}
+	}
+	if strings.Contains(a, "long enough") {
+		t.Error("the passphrase is in the audit log")
 	}
 
 	for _, tc := range []struct {
