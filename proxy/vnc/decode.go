@@ -106,6 +106,14 @@ func (d *decoder) framebufferUpdate(u *Update) error {
 				return err
 			}
 			u.Resized = true
+			// Damage decoded before the resize is reported within the new bounds.
+			kept := u.Rects[:0]
+			for _, dr := range u.Rects {
+				if dr = dr.Intersect(d.fb.Rect); !dr.Empty() {
+					kept = append(kept, dr)
+				}
+			}
+			u.Rects = kept
 			continue
 		case EncodingCursor:
 			c, err := d.cursor(x, y, w, hgt)
