@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/seed18fc72c3/vigil/capture"
+	"github.com/seed18fc72c3/vigil/proxy/telnet"
 )
 
 // Sentinel errors. Policy and Authenticator implementations return (or wrap) the first three; the
@@ -62,6 +63,11 @@ type Upstream struct {
 	HostKeyCallback       ssh.HostKeyCallback
 	PortForward           bool
 	AgentForward          bool
+	// Protocol is "telnet" for a telnet target ("" or "ssh": SSH). A telnet target logs in with
+	// Password at its prompts; Telnet, if set, overrides the prompts and timeouts.
+	Protocol string
+	Password []byte
+	Telnet   *telnet.Config
 }
 
 // Policy decides which targets a principal may reach. Resolve returns an error wrapping

@@ -303,6 +303,9 @@ func (s *session) connectLocked(info SessionInfo) error {
 	s.up = &up
 	info.ID, info.User, info.Target, info.Account = s.id, s.user.User, up.Target, up.Account
 	info.Protocol, info.Remote, info.Start = "ssh", s.remote, s.start
+	if up.Protocol == "telnet" {
+		info.Protocol = "telnet"
+	}
 	ring, err := capture.New(cfg.Ring)
 	if err != nil {
 		return refuse(fmt.Errorf("%w: new ring: %w", ErrRecordingFailure, err), "recording unavailable, session refused")
@@ -322,7 +325,16 @@ func (s *session) connectLocked(info SessionInfo) error {
 	s.srv.log.Info("ssh session start", "session", s.id, "user", s.user.User, "target", up.Target, "account", up.Account, "remote", s.remote)
 
 	// Recording started before dialing so that failed attempts are on record too.
-	conn, chans, reqs, err := dialUpstream(s.ctx, up, cfg.DialTimeout)
+	var (
+		conn  ssh.Conn
+		chans <-chan ssh.NewChannel
+		reqs  <-chan *ssh.Request
+	)
+	if up.Protocol == "telnet" {
+		conn, chans, reqs, err = dialTelnet(s.ctx, up, cfg.DialTimeout, info.Cols, info.Rows)
+	} else {
+		conn, chans, reqs, err = dialUpstream(s.ctx, up, cfg.DialTimeout)
+	}
 	if err != nil {
 		return err
 	}
