@@ -23,35 +23,8 @@ import (
 //
 // The bundle is chosen by --format bundle, or without --format by -o ending in .zip or by any of
 // --recipient/--passphrase/--clear. One command keeps one verb for "take evidence out"; the
-// asciicast behaviour and its flags are untouched.
-//
-// Wiring: play.go registers newExportCmd, and this file may not edit it, so bundleHook (run while
-// the root command is built, before the later constructors are called) wraps the constructors so
-// that the command named "export" gets withBundle. Folding withBundle into play.go's register
-// call is the one-line replacement for this hook.
-func init() { register(bundleHook) }
-
-var bundleHooked bool
-
-func bundleHook() *cobra.Command {
-	if !bundleHooked {
-		bundleHooked = true
-		for i, f := range subcommands {
-			subcommands[i] = func() *cobra.Command {
-				c := f()
-				if c.Name() == "export" {
-					return withBundle(c)
-				}
-				return c
-			}
-		}
-	}
-	// A command must be returned: a hidden one that does nothing.
-	return &cobra.Command{Use: "export-bundle-hook", Hidden: true, RunE: func(*cobra.Command, []string) error {
-		return errors.New("use vigil export ... -o case.zip")
-	}}
-}
-
+// asciicast behaviour and its flags are untouched. play.go registers newExportCmd wrapped in
+// withBundle.
 // withBundle adds the bundle flags to the asciicast export command c.
 func withBundle(c *cobra.Command) *cobra.Command {
 	var recipients []string

@@ -18,7 +18,7 @@ import (
 
 func init() {
 	register(newPlayCmd)
-	register(newExportCmd)
+	register(func() *cobra.Command { return withBundle(newExportCmd()) })
 	register(newRecordingsCmd)
 }
 

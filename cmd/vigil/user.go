@@ -11,7 +11,7 @@ import (
 func init() {
 	register(func() *cobra.Command {
 		c := &cobra.Command{Use: "user", Short: "Manage the users who log in to Vigil"}
-		c.AddCommand(userAddCmd(), userListCmd(), userRemoveCmd())
+		c.AddCommand(userAddCmd(), userListCmd(), userRemoveCmd(), userTOTPCmd())
 		return c
 	})
 }

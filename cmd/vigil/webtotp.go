@@ -8,22 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// `vigil user totp NAME` is attached to the user command from here, so that this file can be
-// added without touching user.go: the wrapper adds it to whichever registered command is "user".
-// (Files initialise in name order, so user.go has registered by now.)
-func init() {
-	for i, f := range subcommands {
-		f := f
-		subcommands[i] = func() *cobra.Command {
-			c := f()
-			if c.Name() == "user" {
-				c.AddCommand(userTOTPCmd())
-			}
-			return c
-		}
-	}
-}
-
+// userTOTPCmd is `vigil user totp NAME` (added to the user command in user.go).
 func userTOTPCmd() *cobra.Command {
 	var remove bool
 	c := &cobra.Command{
