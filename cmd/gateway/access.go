@@ -69,11 +69,11 @@ func principal(u access.User, err error) (proxyssh.Principal, error) {
 	return proxyssh.Principal{User: u.Name, Role: string(u.Role)}, nil
 }
 
-// Targets lists the SSH targets p holds a grant on.
+// Targets lists the targets p holds a grant on that the SSH front end reaches: SSH and telnet.
 func (a *Access) Targets(_ context.Context, p proxyssh.Principal) ([]string, error) {
 	var names []string
 	for _, t := range a.Store.Permitted(p.User) {
-		if t.Protocol == "ssh" {
+		if t.Protocol == "ssh" || t.Protocol == "telnet" {
 			names = append(names, t.Name)
 		}
 	}
@@ -92,8 +92,8 @@ func (a *Access) Resolve(_ context.Context, p proxyssh.Principal, target string)
 	case err != nil:
 		return proxyssh.Upstream{}, err
 	}
-	if t.Protocol != "ssh" {
-		return proxyssh.Upstream{}, fmt.Errorf("%w: target %q speaks %s, not ssh", proxyssh.ErrNoSuchTarget, t.Name, t.Protocol)
+	if t.Protocol != "ssh" && t.Protocol != "telnet" {
+		return proxyssh.Upstream{}, fmt.Errorf("%w: target %q speaks %s, not ssh or telnet", proxyssh.ErrNoSuchTarget, t.Name, t.Protocol)
 	}
 	secret, err := a.Vault.Get(t.Name, g.Account)
 	if errors.Is(err, vault.ErrNotFound) {
@@ -102,6 +102,16 @@ func (a *Access) Resolve(_ context.Context, p proxyssh.Principal, target string)
 	if err != nil {
 		return proxyssh.Upstream{}, fmt.Errorf("vault: %w", err)
 	}
+	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	if t.Protocol == "telnet" {
+		// Telnet logs in by typing the password at the target's prompt: a key cannot be used.
+		if len(secret.Password) == 0 {
+			return proxyssh.Upstream{}, fmt.Errorf("credential for %s@%s: a telnet target needs a vaulted password", g.Account, t.Name)
+		}
+		return proxyssh.Upstream{
+			Target: t.Name, Account: g.Account, Addr: addr, Protocol: "telnet", Password: secret.Password,
+		}, nil
+	}
 	auth, err := authMethods(secret)
 	if err != nil {
 		return proxyssh.Upstream{}, fmt.Errorf("credential for %s@%s: %w", g.Account, t.Name, err)
@@ -109,7 +119,7 @@ func (a *Access) Resolve(_ context.Context, p proxyssh.Principal, target string)
 	return proxyssh.Upstream{
 		Target:          t.Name,
 		Account:         g.Account,
-		Addr:            net.JoinHostPort(t.Host, strconv.Itoa(t.Port)),
+		Addr:            addr,
 		Auth:            auth,
 		HostKeyCallback: a.Store.HostKeyCallback(t.Name),
 		PortForward:     g.PortForward,
