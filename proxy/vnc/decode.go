@@ -26,6 +26,7 @@ type decoder struct {
 	// seen counts decoded rectangles by encoding, so tests can tell which encoding a server
 	// actually used.
 	seen map[Encoding]int
+	tmp  [4]byte // scratch for small reads: a local array would escape through io.Reader
 }
 
 func newDecoder(r *bufio.Reader, fb *image.RGBA, opts *Options) *decoder {

@@ -19,7 +19,6 @@ const (
 // colours carry over from tile to tile within the rectangle, as the spec requires.
 func (d *decoder) hextile(r image.Rectangle) error {
 	var bg, fg [3]byte
-	var hdr [4]byte
 	for ty := r.Min.Y; ty < r.Max.Y; ty += 16 {
 		for tx := r.Min.X; tx < r.Max.X; tx += 16 {
 			tile := image.Rect(tx, ty, min(tx+16, r.Max.X), min(ty+16, r.Max.Y))
@@ -59,7 +58,8 @@ func (d *decoder) hextile(r image.Rectangle) error {
 						return err
 					}
 				}
-				if _, err := io.ReadFull(d.r, hdr[:2]); err != nil {
+				hdr := d.tmp[:2]
+				if _, err := io.ReadFull(d.r, hdr); err != nil {
 					return fmt.Errorf("vnc: read hextile subrect: %w", err)
 				}
 				sx, sy := int(hdr[0]>>4), int(hdr[0]&15)
@@ -77,8 +77,8 @@ func (d *decoder) hextile(r image.Rectangle) error {
 
 // pixel4 reads one 32-bit wire pixel and returns its R, G, B bytes.
 func (d *decoder) pixel4() ([3]byte, error) {
-	var p [4]byte
-	if _, err := io.ReadFull(d.r, p[:]); err != nil {
+	p := d.tmp[:4]
+	if _, err := io.ReadFull(d.r, p); err != nil {
 		return [3]byte{}, fmt.Errorf("vnc: read pixel: %w", err)
 	}
 	return [3]byte{p[0], p[1], p[2]}, nil

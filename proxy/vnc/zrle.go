@@ -1,10 +1,11 @@
 package vnc
 
 import (
-	"compress/zlib"
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/klauspost/compress/zlib"
 	"image"
 	"io"
 )
@@ -22,7 +23,13 @@ type zrleState struct {
 	src zsource
 	zr  io.ReadCloser
 	lim limitReader
+	// br buffers the decompressed bytes. It asks lim (and so flate) for more only when a tile
+	// needs a byte it does not hold, and flate answers with what it has decoded without reading
+	// further input, so the buffering keeps the never-read-past-the-rectangle rule.
+	br  *bufio.Reader
 	pix []byte
+	tmp [3]byte
+	pal [127][3]byte
 }
 
 // maxZlibLeftover bounds the compressed bytes a rectangle may leave unconsumed for the next
@@ -64,6 +71,9 @@ func (d *decoder) zrleRect(r image.Rectangle) error {
 		z.zr = zr
 	}
 	z.lim = limitReader{r: z.zr, n: bound}
+	if z.br == nil {
+		z.br = bufio.NewReaderSize(&z.lim, 16<<10)
+	}
 	for ty := r.Min.Y; ty < r.Max.Y; ty += 64 {
 		for tx := r.Min.X; tx < r.Max.X; tx += 64 {
 			tile := image.Rect(tx, ty, min(tx+64, r.Max.X), min(ty+64, r.Max.Y))
@@ -80,17 +90,17 @@ func (d *decoder) zrleRect(r image.Rectangle) error {
 
 func (d *decoder) zrleTile(t image.Rectangle) error {
 	z := &d.zrle
-	var b [3]byte
-	if _, err := io.ReadFull(&z.lim, b[:1]); err != nil {
+	sb, err := z.br.ReadByte()
+	if err != nil {
 		return err
 	}
-	sub := int(b[0])
+	sub := int(sb)
 	w, h := t.Dx(), t.Dy()
 	switch {
 	case sub == 0: // raw CPIXELs
 		need := w * h * 3
 		z.pix = grow(z.pix, need)
-		if _, err := io.ReadFull(&z.lim, z.pix[:need]); err != nil {
+		if _, err := io.ReadFull(z.br, z.pix[:need]); err != nil {
 			return err
 		}
 		i := 0
@@ -102,10 +112,10 @@ func (d *decoder) zrleTile(t image.Rectangle) error {
 			}
 		}
 	case sub == 1: // solid
-		if _, err := io.ReadFull(&z.lim, b[:]); err != nil {
+		if _, err := io.ReadFull(z.br, z.tmp[:]); err != nil {
 			return err
 		}
-		d.fill(t, b)
+		d.fill(t, z.tmp)
 	case sub <= 16: // packed palette
 		pal, err := z.palette(sub)
 		if err != nil {
@@ -120,7 +130,7 @@ func (d *decoder) zrleTile(t image.Rectangle) error {
 		stride := (w*bits + 7) / 8
 		need := stride * h
 		z.pix = grow(z.pix, need)
-		if _, err := io.ReadFull(&z.lim, z.pix[:need]); err != nil {
+		if _, err := io.ReadFull(z.br, z.pix[:need]); err != nil {
 			return err
 		}
 		mask := byte(1<<bits - 1)
@@ -150,24 +160,26 @@ func (d *decoder) zrleTile(t image.Rectangle) error {
 			var p [3]byte
 			run := 1
 			if pal == nil {
-				if _, err := io.ReadFull(&z.lim, p[:]); err != nil {
+				if _, err := io.ReadFull(z.br, z.tmp[:]); err != nil {
 					return err
 				}
+				p = z.tmp
 				n, err := z.runLength(total - i)
 				if err != nil {
 					return err
 				}
 				run = n
 			} else {
-				if _, err := io.ReadFull(&z.lim, b[:1]); err != nil {
+				ib, err := z.br.ReadByte()
+				if err != nil {
 					return err
 				}
-				idx := int(b[0] & 127)
+				idx := int(ib & 127)
 				if idx >= len(pal) {
 					return fmt.Errorf("palette index %d of %d", idx, len(pal))
 				}
 				p = pal[idx]
-				if b[0]&128 != 0 {
+				if ib&128 != 0 {
 					n, err := z.runLength(total - i)
 					if err != nil {
 						return err
@@ -187,14 +199,15 @@ func (d *decoder) zrleTile(t image.Rectangle) error {
 	return nil
 }
 
+// palette reads n CPIXELs into the state's palette, which is valid until the next tile.
 func (z *zrleState) palette(n int) ([][3]byte, error) {
-	var raw [127 * 3]byte
-	if _, err := io.ReadFull(&z.lim, raw[:n*3]); err != nil {
+	z.pix = grow(z.pix, n*3)
+	if _, err := io.ReadFull(z.br, z.pix); err != nil {
 		return nil, err
 	}
-	pal := make([][3]byte, n)
+	pal := z.pal[:n]
 	for i := range pal {
-		pal[i] = [3]byte{raw[3*i], raw[3*i+1], raw[3*i+2]}
+		pal[i] = [3]byte{z.pix[3*i], z.pix[3*i+1], z.pix[3*i+2]}
 	}
 	return pal, nil
 }
@@ -203,16 +216,16 @@ func (z *zrleState) palette(n int) ([][3]byte, error) {
 // refuses a run longer than the pixels left in the tile.
 func (z *zrleState) runLength(left int) (int, error) {
 	n := 1
-	var b [1]byte
 	for {
-		if _, err := io.ReadFull(&z.lim, b[:]); err != nil {
+		b, err := z.br.ReadByte()
+		if err != nil {
 			return 0, err
 		}
-		n += int(b[0])
+		n += int(b)
 		if n > left {
 			return 0, fmt.Errorf("run of %d pixels with %d left in the tile", n, left)
 		}
-		if b[0] != 255 {
+		if b != 255 {
 			return n, nil
 		}
 	}
@@ -267,15 +280,18 @@ func (s *zsource) ReadByte() (byte, error) {
 	return b, nil
 }
 
-// limitReader fails with errZlibLimit once more than n bytes were asked of it.
+// limitReader gives at most n bytes, then fails with errZlibLimit.
 type limitReader struct {
 	r io.Reader
 	n int64
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
-	if int64(len(p)) > l.n {
+	if l.n <= 0 {
 		return 0, errZlibLimit
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
 	}
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
