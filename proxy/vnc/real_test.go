@@ -23,7 +23,7 @@ func drawScene(t *testing.T, v *testenv.VNC) {
 
 // waitMatch reads updates until the decoded framebuffer equals an xwd screenshot of the display,
 // pixel for pixel. x11vnc polls the screen, so it may take a few updates to converge.
-func waitMatch(t *testing.T, c *Client, v *testenv.VNC) {
+func waitMatch(t *testing.T, c *Client, v *testenv.VNC) (cursor *Cursor) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -34,11 +34,14 @@ func waitMatch(t *testing.T, c *Client, v *testenv.VNC) {
 			want = v.Screenshot(t)
 		}
 		if diff = countDiff(c.Framebuffer(), want); diff == 0 {
-			return
+			return cursor
 		}
 		uctx, ucancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := c.Next(uctx)
+		u, err := c.Next(uctx)
 		ucancel()
+		if u.Cursor != nil {
+			cursor = u.Cursor
+		}
 		if ctx.Err() != nil {
 			break
 		}
@@ -50,6 +53,7 @@ func waitMatch(t *testing.T, c *Client, v *testenv.VNC) {
 		}
 	}
 	t.Fatalf("framebuffer never matched the screenshot: %d pixels differ", diff)
+	return nil
 }
 
 func countDiff(a, b *image.RGBA) int {
@@ -87,7 +91,12 @@ func TestRealServerPixelExact(t *testing.T) {
 			if c.Init().Version != "3.8" || c.Init().Width != 1024 || c.Init().Height != 768 {
 				t.Fatalf("server init %+v", c.Init())
 			}
-			waitMatch(t, c, v)
+			cur := waitMatch(t, c, v)
+			if cur == nil || cur.Image.Rect.Empty() {
+				t.Errorf("no cursor shape from x11vnc")
+			} else {
+				t.Logf("cursor %v, hotspot %v", cur.Image.Rect.Size(), cur.Hotspot)
+			}
 			// Change the screen and see the change arrive.
 			v.Run(t, "xsetroot", "-solid", "#12ab34")
 			waitMatch(t, c, v)
@@ -120,4 +129,70 @@ func TestRealServerWrongPassword(t *testing.T) {
 	if !errors.Is(err, ErrNoSecurityType) {
 		t.Fatalf("no password: got %v, want ErrNoSecurityType", err)
 	}
+}
+
+// TestRealServerResize changes the X screen size with xrandr; x11vnc (-xrandr) tells the client
+// with a DesktopSize rectangle, and the new framebuffer must match the new screen.
+func TestRealServerResize(t *testing.T) {
+	v := testenv.StartVNC(t)
+	v.Run(t, "xsetroot", "-bitmap", "/usr/include/X11/bitmaps/escherknot", "-fg", "#a03060", "-bg", "#c0f0e0")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, v.Addr, []byte(v.Password), Options{})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	waitMatch(t, c, v)
+	v.Run(t, "xrandr", "--newmode", "800x600", "40", "800", "840", "968", "1056", "600", "601", "605", "628")
+	v.Run(t, "xrandr", "--addmode", "screen", "800x600")
+	v.Run(t, "xrandr", "--output", "screen", "--mode", "800x600")
+	for {
+		u, err := c.Next(ctx)
+		if err != nil {
+			t.Fatalf("no resize seen: %v", err)
+		}
+		if u.Resized {
+			break
+		}
+	}
+	if got := c.Framebuffer().Rect.Size(); got != image.Pt(800, 600) {
+		t.Fatalf("resized to %v, want 800x600", got)
+	}
+	waitMatch(t, c, v)
+}
+
+// TestRealServerCopyRect scrolls an xterm; x11vnc's scroll detection sends CopyRect for it.
+func TestRealServerCopyRect(t *testing.T) {
+	v := testenv.StartVNC(t)
+	v.Run(t, "xsetroot", "-solid", "#203040")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, v.Addr, []byte(v.Password), Options{
+		Encodings: []Encoding{EncodingCopyRect, EncodingRaw, EncodingCursor}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	waitMatch(t, c, v)
+	term := v.Command(t, "xterm", "-geometry", "60x20+30+30", "-e", "sh", "-c",
+		`sleep 1; for i in $(seq 300); do echo "line $i of scrolling text"; sleep 0.01; done; sleep 600`)
+	if err := term.Start(); err != nil {
+		t.Skipf("xterm: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for c.dec.seen[EncodingCopyRect] == 0 && time.Now().Before(deadline) {
+		uctx, ucancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := c.Next(uctx)
+		ucancel()
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatal(err)
+		}
+	}
+	if c.dec.seen[EncodingCopyRect] == 0 {
+		t.Skip("x11vnc sent no CopyRect for the scrolling xterm (its scroll detection needs the RECORD extension); CopyRect is covered by TestCopyRectOverlap")
+	}
+	time.Sleep(4 * time.Second) // let the scrolling finish
+	waitMatch(t, c, v)
+	t.Logf("copyrect rectangles: %d, raw: %d", c.dec.seen[EncodingCopyRect], c.dec.seen[EncodingRaw])
 }
