@@ -87,6 +87,7 @@ type Conn struct {
 	rmu     sync.Mutex // serialises Read, which owns neg's parsing
 	pending []byte     // output read during the login, owed to the first Reads
 	rbuf    []byte
+	dbuf    []byte // the data of the last read, handed out through pending
 
 	wmu sync.Mutex // serialises writes to nc: the user's bytes and the negotiator's replies
 	neg *negotiator
@@ -159,8 +160,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
-		data, err := c.readSome(c.pending[:0])
-		c.pending = data
+		data, err := c.readSome(c.dbuf[:0])
+		c.pending, c.dbuf = data, data[:0] // reused: the next read comes after pending is drained
 		if len(data) == 0 && err != nil {
 			return 0, err
 		}

@@ -157,3 +157,46 @@ func TestDialCanceled(t *testing.T) {
 		t.Fatal("Dial succeeded after cancel")
 	}
 }
+
+// TestNegotiationFloodDuringLogin: a target that renegotiates without end before its prompt gets
+// a bounded number of answers, and the login still works.
+func TestNegotiationFloodDuringLogin(t *testing.T) {
+	got := make(chan int, 1)
+	addr := fakeTarget(t, func(c net.Conn) {
+		var flood []byte
+		for range 20000 {
+			flood = append(flood, cmdIAC, cmdWILL, optEcho, cmdIAC, cmdWONT, optEcho, cmdIAC, cmdDO, 77)
+		}
+		// Read our answers while flooding, or both sides could block on full buffers.
+		answers := make(chan int)
+		go func() {
+			var all []byte
+			buf := make([]byte, 4096)
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for !bytes.Contains(all, []byte("s3cret")) {
+				n, err := c.Read(buf)
+				all = append(all, buf[:n]...)
+				if err != nil {
+					break
+				}
+			}
+			answers <- bytes.Count(all, []byte{cmdIAC})
+		}()
+		c.Write(flood)
+		c.Write([]byte("login: "))
+		time.Sleep(100 * time.Millisecond)
+		c.Write([]byte("Password: "))
+		n := <-answers
+		got <- n
+		c.Write([]byte("\r\n$ "))
+		io.Copy(io.Discard, c)
+	})
+	c, err := Dial(context.Background(), testConfig(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if n := <-got; n > maxAnswers+1 {
+		t.Fatalf("the client sent %d IACs to a flooding target; bound is %d", n, maxAnswers)
+	}
+}

@@ -50,6 +50,10 @@ func (e *LoginError) Unwrap() error { return e.Err }
 // maxTail is how much recent output the prompt matcher keeps: a prompt is a line, not a page.
 const maxTail = 4 << 10
 
+// maxPending bounds the output kept between the password and the login's success; it all goes to
+// the user's first Reads.
+const maxPending = 64 << 10
+
 func endsWithAny(tail []byte, pats []string) bool {
 	t := strings.ToLower(strings.TrimRight(string(tail), " \t\x00"))
 	for _, p := range pats {
@@ -125,21 +129,23 @@ func (c *Conn) afterPassword(cfg *Config, deadline time.Time) error {
 		n := len(out)
 		var err error
 		out, err = c.readSome(out)
-		if len(out) > maxTail {
-			// Only the end can hold the prompt; the motd before it is not the user's to miss,
-			// but a login that printed pages is rare and the shell prompt follows.
-			out = out[len(out)-maxTail:]
-		}
 		if p, bad := containsAny(out, cfg.Prompts.Failure); bad {
 			return &LoginError{cfg.Addr, ErrLoginFailed, fmt.Sprintf("the target said %q", p)}
 		}
-		if len(out) > n && endsWithAny(out, cfg.Prompts.User) {
+		if len(out) >= maxPending {
+			// A refusal is a line or two; this much output without one is a session that began
+			// with a flood (a long motd, a busy console). It is all owed to the user.
+			c.pending = out
+			return nil
+		}
+		tail := out[max(0, len(out)-maxTail):]
+		if len(out) > n && endsWithAny(tail, cfg.Prompts.User) {
 			return &LoginError{cfg.Addr, ErrLoginFailed, "asked for the login again"}
 		}
-		if len(out) > n && endsWithAny(out, cfg.Prompts.Password) {
+		if len(out) > n && endsWithAny(tail, cfg.Prompts.Password) {
 			return &LoginError{cfg.Addr, ErrLoginFailed, "asked for the password again"}
 		}
-		if len(out) > n && endsWithAny(out, cfg.Prompts.Shell) {
+		if len(out) > n && endsWithAny(tail, cfg.Prompts.Shell) {
 			c.pending = out
 			return nil
 		}

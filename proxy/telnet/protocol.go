@@ -1,5 +1,7 @@
 package telnet
 
+import "bytes"
+
 // Telnet commands (RFC 854) and the options we speak (RFC 857, 858, 1073, 1091).
 const (
 	cmdSE   = 240
@@ -70,7 +72,31 @@ func acceptsLocal(opt byte) bool  { return opt == optNAWS || opt == optTTYPE || 
 // feed parses in, appends the data bytes to dst and returns it; replies for the target collect
 // in n.out. It keeps its state across calls, so a command split across reads is parsed alike.
 func (n *negotiator) feed(dst, in []byte) []byte {
-	for _, b := range in {
+	nextIAC := -1 // index in "in" of the next IAC at or after i, or len(in); -1: not looked yet
+	for i := 0; i < len(in); {
+		if n.state == stData {
+			// Fast path: copy the run up to the next IAC or CR in one append. Terminal output
+			// is mostly such runs; the byte loop below handles only the protocol.
+			if nextIAC < i {
+				nextIAC = bytes.IndexByte(in[i:], cmdIAC)
+				if nextIAC < 0 {
+					nextIAC = len(in)
+				} else {
+					nextIAC += i
+				}
+			}
+			j := nextIAC
+			if k := bytes.IndexByte(in[i:j], '\r'); k >= 0 {
+				j = i + k
+			}
+			dst = append(dst, in[i:j]...)
+			i = j
+			if i == len(in) {
+				break
+			}
+		}
+		b := in[i]
+		i++
 		switch n.state {
 		case stData, stCR:
 			cr := n.state == stCR
