@@ -200,3 +200,31 @@ func TestNegotiationFloodDuringLogin(t *testing.T) {
 		t.Fatalf("the client sent %d IACs to a flooding target; bound is %d", n, maxAnswers)
 	}
 }
+
+// TestOutputRightAfterLoginKept: a target that streams at once after the password (a long motd,
+// a busy console) is logged in, and not one byte of what it sent is lost.
+func TestOutputRightAfterLoginKept(t *testing.T) {
+	var want []byte
+	for i := range 5000 {
+		want = append(want, []byte("console line "+strings.Repeat("x", i%70)+"\r\n")...)
+	}
+	addr := fakeTarget(t, func(c net.Conn) {
+		c.Write([]byte("Username: "))
+		expect(c, "admin")
+		c.Write([]byte("Password: "))
+		expect(c, "s3cret")
+		c.Write(want)
+	})
+	c, err := Dial(context.Background(), testConfig(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got %d bytes, want %d (equal: %v)", len(got), len(want), bytes.Equal(got, want))
+	}
+}

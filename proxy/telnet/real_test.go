@@ -92,6 +92,29 @@ func TestRealTelnetd(t *testing.T) {
 		t.Fatal("the connection did not end after exit")
 	})
 
+	t.Run("target closes mid-session", func(t *testing.T) {
+		c, err := dialReal(t, td, td.Password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// The shell dies without a goodbye: telnetd hangs up on us.
+		c.Write([]byte("echo dying; kill -9 $$\r"))
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.ReadAll(c)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("read after the target hung up: %v, want a clean io.EOF", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Read did not end after the target hung up")
+		}
+	})
+
 	t.Run("wrong password", func(t *testing.T) {
 		_, err := dialReal(t, td, "not-"+td.Password)
 		if !errors.Is(err, ErrLoginFailed) {
