@@ -400,3 +400,12 @@ func TestGatewayEndToEnd(t *testing.T) {
 		t.Errorf("serve log lacks the listening line:\n%s", logBytes)
 	}
 }
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
