@@ -102,6 +102,7 @@ type Client struct {
 
 	wmu    sync.Mutex // serialises client-to-server messages
 	closed atomic.Bool
+	broken error // the error that ended Next; Next's goroutine only
 }
 
 // Dial connects to addr, runs the handshake with password (none when empty), asks for 32-bit
@@ -126,10 +127,12 @@ func Dial(ctx context.Context, addr string, password []byte, opts Options) (*Cli
 // from then on, and closes it on Close.
 func NewClient(ctx context.Context, conn net.Conn, password []byte, opts Options) (*Client, error) {
 	opts = opts.withDefaults()
-	stall := &stallReader{conn: conn, timeout: opts.StallTimeout}
-	stall.armed.Store(true)
+	stall := &stallReader{conn: conn, timeout: opts.StallTimeout, armed: true}
 	r := bufio.NewReaderSize(stall, 64<<10)
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() {
+		stall.interrupt()
+		conn.SetWriteDeadline(time.Unix(1, 0))
+	})
 	defer stop()
 	conn.SetWriteDeadline(time.Now().Add(opts.StallTimeout))
 	init, err := handshake(r, conn, password, opts.Shared, &opts)
@@ -170,26 +173,37 @@ func (c *Client) Framebuffer() *image.RGBA { return c.dec.fb }
 
 // Next reads server messages until one changes something and returns what it changed. After a
 // FramebufferUpdate it asks for the next incremental update itself, so a caller only loops on
-// Next. It blocks until the server sends or ctx ends. Any error ends the connection.
+// Next. It blocks until the server sends or ctx ends; a server that stalls in the middle of a
+// message is cut off after Options.StallTimeout. Any error, including ctx ending in the middle
+// of a message, leaves the Client unusable: Close it.
 func (c *Client) Next(ctx context.Context) (Update, error) {
+	if c.broken != nil {
+		return Update{}, c.broken
+	}
+	u, err := c.next(ctx)
+	if err != nil {
+		c.broken = err
+	}
+	return u, err
+}
+
+func (c *Client) next(ctx context.Context) (Update, error) {
 	for {
 		if c.closed.Load() {
 			return Update{}, ErrClosed
 		}
-		// Wait for the message type without a stall timeout; ctx ends the wait.
-		c.stall.armed.Store(false)
-		c.conn.SetReadDeadline(time.Time{})
-		stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
+		c.stall.wait()
+		stop := context.AfterFunc(ctx, c.stall.interrupt)
 		_, err := c.dec.r.Peek(1)
+		c.stall.arm()
+		var u Update
+		var ok bool
+		if err == nil {
+			u, ok, err = c.dec.message()
+		} else {
+			err = fmt.Errorf("vnc: read message: %w", err)
+		}
 		stop()
-		c.stall.armed.Store(true)
-		if err != nil {
-			return Update{}, ctxErr(ctx, fmt.Errorf("vnc: read message: %w", err))
-		}
-		if ctx.Err() != nil {
-			return Update{}, ctx.Err()
-		}
-		u, ok, err := c.dec.message()
 		if err != nil {
 			return Update{}, ctxErr(ctx, err)
 		}
@@ -279,18 +293,46 @@ func ctxErr(ctx context.Context, err error) error {
 
 // stallReader gives each read of conn a fresh deadline while armed, so a server that stops
 // sending in the middle of a message is cut off after the stall timeout, however large the
-// message.
+// message. interrupt (a context ending) sets a past deadline that the next reads keep, until
+// wait clears it; the mutex keeps a read from overwriting an interrupt that races with it.
 type stallReader struct {
 	conn    net.Conn
 	timeout time.Duration
-	armed   atomic.Bool
+
+	mu          sync.Mutex
+	armed       bool
+	interrupted bool
 }
 
 func (s *stallReader) Read(p []byte) (int, error) {
-	if s.armed.Load() {
+	s.mu.Lock()
+	if s.armed && !s.interrupted {
 		s.conn.SetReadDeadline(time.Now().Add(s.timeout))
 	}
+	s.mu.Unlock()
 	return s.conn.Read(p)
+}
+
+// wait disarms the stall timeout (the server may be idle between messages) and clears a past
+// interrupt.
+func (s *stallReader) wait() {
+	s.mu.Lock()
+	s.armed, s.interrupted = false, false
+	s.conn.SetReadDeadline(time.Time{})
+	s.mu.Unlock()
+}
+
+func (s *stallReader) arm() {
+	s.mu.Lock()
+	s.armed = true
+	s.mu.Unlock()
+}
+
+func (s *stallReader) interrupt() {
+	s.mu.Lock()
+	s.interrupted = true
+	s.conn.SetReadDeadline(time.Unix(1, 0))
+	s.mu.Unlock()
 }
 
 var _ io.Reader = (*stallReader)(nil)

@@ -6,6 +6,7 @@ import (
 	"crypto/des"
 	"encoding/binary"
 	"errors"
+	"image"
 	"io"
 	"math/bits"
 	"net"
@@ -305,5 +306,78 @@ func TestSession(t *testing.T) {
 	defer wcancel()
 	if _, err := c.Next(wctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("waiting next: %v, want the context's error", err)
+	}
+}
+
+// handshakeNone is a 3.8 server's side of a handshake without authentication, 8x8 desktop.
+func handshakeNone(c net.Conn) {
+	c.Write([]byte("RFB 003.008\n"))
+	c.Read(make([]byte, 12))
+	c.Write([]byte{1, secNone})
+	c.Read(make([]byte, 1))
+	c.Write([]byte{0, 0, 0, 0})
+	c.Read(make([]byte, 1))
+	c.Write(serverInit(8, 8, ""))
+}
+
+func TestHandshakeContextEnds(t *testing.T) {
+	release := make(chan struct{})
+	addr := fakeServer(t, func(c net.Conn) {
+		c.Write([]byte("RFB 003.008\n"))
+		<-release
+	})
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	// The stall timeout is far longer than the context: the context must win.
+	_, err := Dial(ctx, addr, nil, Options{StallTimeout: time.Hour})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want the context's deadline", err)
+	}
+}
+
+func TestNextStallsMidMessage(t *testing.T) {
+	release := make(chan struct{})
+	addr := fakeServer(t, func(c net.Conn) {
+		handshakeNone(c)
+		var b bytes.Buffer
+		updateHeader(&b, 1)
+		rectHeader(&b, image.Rect(0, 0, 8, 8), EncodingRaw)
+		b.Write(make([]byte, 100)) // of 256 pixel bytes
+		c.Write(b.Bytes())
+		<-release
+	})
+	defer close(release)
+	c, err := Dial(context.Background(), addr, nil, Options{StallTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Next(context.Background())
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("got %v, want a stall timeout", err)
+	}
+	if _, again := c.Next(context.Background()); again == nil {
+		t.Fatal("Next after a failure succeeded")
+	}
+}
+
+func TestNextIdleServerIsNotAStall(t *testing.T) {
+	release := make(chan struct{})
+	addr := fakeServer(t, func(c net.Conn) {
+		handshakeNone(c)
+		<-release
+	})
+	defer close(release)
+	c, err := Dial(context.Background(), addr, nil, Options{StallTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Idle for several stall timeouts: only the context ends the wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := c.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want the context's deadline", err)
 	}
 }
