@@ -174,38 +174,40 @@ func (c *Client) Framebuffer() *image.RGBA { return c.dec.fb }
 // Next reads server messages until one changes something and returns what it changed. After a
 // FramebufferUpdate it asks for the next incremental update itself, so a caller only loops on
 // Next. It blocks until the server sends or ctx ends; a server that stalls in the middle of a
-// message is cut off after Options.StallTimeout. Any error, including ctx ending in the middle
-// of a message, leaves the Client unusable: Close it.
+// message is cut off after Options.StallTimeout. When ctx ends while no message has begun, Next
+// returns ctx's error and may be called again; any other error, including ctx ending in the
+// middle of a message, leaves the Client unusable: Close it.
 func (c *Client) Next(ctx context.Context) (Update, error) {
 	if c.broken != nil {
 		return Update{}, c.broken
 	}
-	u, err := c.next(ctx)
-	if err != nil {
+	u, idle, err := c.next(ctx)
+	if err != nil && !idle {
 		c.broken = err
 	}
 	return u, err
 }
 
-func (c *Client) next(ctx context.Context) (Update, error) {
+// next reports idle when it returns because ctx ended before a message began, which leaves the
+// stream in step.
+func (c *Client) next(ctx context.Context) (u Update, idle bool, err error) {
 	for {
 		if c.closed.Load() {
-			return Update{}, ErrClosed
+			return Update{}, false, ErrClosed
 		}
 		c.stall.wait()
 		stop := context.AfterFunc(ctx, c.stall.interrupt)
 		_, err := c.dec.r.Peek(1)
-		c.stall.arm()
-		var u Update
-		var ok bool
-		if err == nil {
-			u, ok, err = c.dec.message()
-		} else {
-			err = fmt.Errorf("vnc: read message: %w", err)
+		if err != nil {
+			stop()
+			idle := ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded)
+			return Update{}, idle, ctxErr(ctx, fmt.Errorf("vnc: read message: %w", err))
 		}
+		c.stall.arm()
+		u, ok, err := c.dec.message()
 		stop()
 		if err != nil {
-			return Update{}, ctxErr(ctx, err)
+			return Update{}, false, ctxErr(ctx, err)
 		}
 		if !ok {
 			continue
@@ -214,10 +216,10 @@ func (c *Client) next(ctx context.Context) (Update, error) {
 			// One FramebufferUpdate answered; ask for the next. After a resize the whole new
 			// screen is asked for, as the old incremental state no longer applies.
 			if err := c.Request(!u.Resized, c.dec.fb.Bounds()); err != nil {
-				return Update{}, err
+				return Update{}, false, err
 			}
 		}
-		return u, nil
+		return u, false, nil
 	}
 }
 

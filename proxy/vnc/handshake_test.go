@@ -363,9 +363,11 @@ func TestNextStallsMidMessage(t *testing.T) {
 }
 
 func TestNextIdleServerIsNotAStall(t *testing.T) {
-	release := make(chan struct{})
+	release, more := make(chan struct{}), make(chan struct{})
 	addr := fakeServer(t, func(c net.Conn) {
 		handshakeNone(c)
+		<-more
+		c.Write([]byte{msgBell})
 		<-release
 	})
 	defer close(release)
@@ -379,5 +381,14 @@ func TestNextIdleServerIsNotAStall(t *testing.T) {
 	defer cancel()
 	if _, err := c.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want the context's deadline", err)
+	}
+	// An idle timeout leaves the stream in step: the client keeps working.
+	if err := c.Pointer(1, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	close(more)
+	u, err := c.Next(context.Background())
+	if err != nil || !u.Bell {
+		t.Fatalf("after an idle timeout: %+v, %v", u, err)
 	}
 }

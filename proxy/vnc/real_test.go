@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"image"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,4 +213,54 @@ func TestRealServerCopyRect(t *testing.T) {
 	time.Sleep(4 * time.Second) // let the scrolling finish
 	waitMatch(t, c, v)
 	t.Logf("copyrect rectangles: %d, raw: %d", c.dec.seen[EncodingCopyRect], c.dec.seen[EncodingRaw])
+}
+
+// TestRealServerInput types into an xterm through Key events, after moving the pointer over it
+// (no window manager: focus follows the pointer), and reads what the shell received.
+func TestRealServerInput(t *testing.T) {
+	v := testenv.StartVNC(t)
+	out := filepath.Join(t.TempDir(), "typed")
+	term := v.Command(t, "xterm", "-geometry", "40x5+0+0", "-e", "sh", "-c", `read line; echo "$line" > "$0"; sleep 600`, out)
+	if err := term.Start(); err != nil {
+		t.Skipf("xterm: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, v.Addr, []byte(v.Password), Options{})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	time.Sleep(time.Second) // let xterm map before the pointer enters it
+	if err := c.Pointer(50, 30, 0); err != nil {
+		t.Fatal(err)
+	}
+	const text = "vigil 42"
+	keys := []uint32{}
+	for _, r := range text {
+		keys = append(keys, uint32(r)) // Latin-1 keysyms equal their code points
+	}
+	keys = append(keys, 0xff0d) // Return
+	for _, k := range keys {
+		if err := c.Key(true, k); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Key(false, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ctx.Err() == nil {
+		if b, err := os.ReadFile(out); err == nil && strings.TrimSpace(string(b)) == text {
+			return
+		}
+		// Keep reading updates, as a viewer would, so the server is never blocked on us.
+		uctx, ucancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		_, err := c.Next(uctx)
+		ucancel()
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(out)
+	t.Fatalf("the shell read %q, want %q", b, text)
 }
