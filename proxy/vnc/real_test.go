@@ -140,6 +140,9 @@ func TestRealServerWrongPassword(t *testing.T) {
 	if !errors.Is(err, ErrAuthFailed) {
 		t.Fatalf("wrong password: got %v, want ErrAuthFailed", err)
 	}
+	if strings.Contains(err.Error(), "wrong!!!") || strings.Contains(err.Error(), v.Password) {
+		t.Fatalf("a password leaked into the error: %v", err)
+	}
 	t.Logf("server said: %v", err)
 	_, err = Dial(ctx, v.Addr, nil, Options{})
 	if !errors.Is(err, ErrNoSecurityType) {
