@@ -250,7 +250,9 @@ func (s *zsource) fill(r io.Reader, n int) error {
 	left := copy(s.buf, s.buf[s.off:])
 	s.buf, s.off = s.buf[:left], 0
 	if cap(s.buf) < left+n {
-		nb := make([]byte, left, left+n)
+		// Grow geometrically: rectangles of a session vary in size, and reallocating for each
+		// larger one would churn the heap.
+		nb := make([]byte, left, max(left+n, 2*cap(s.buf)))
 		copy(nb, s.buf)
 		s.buf = nb
 	}
