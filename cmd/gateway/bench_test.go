@@ -220,7 +220,15 @@ func startBenchGateway(tb testing.TB, d *benchSSHD) *benchGateway {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store := gateway.NewRecordings(backend, keys, nil)
+	opts := encode.DefaultOptions()
+	// Segment size is a knob for diagnosis; the figures in docs/benchmarks.md use the default.
+	opts.SegmentBytes = int(envSize(tb, "VIGIL_BENCH_SEGMENT_BYTES", int64(opts.SegmentBytes)))
+	return serveBenchGateway(tb, d, gateway.NewRecordings(backend, keys, nil), opts)
+}
+
+// serveBenchGateway runs the gateway in-process, recording into store, until tb ends.
+func serveBenchGateway(tb testing.TB, d *benchSSHD, store *gateway.Recordings, opts encode.Options) *benchGateway {
+	tb.Helper()
 	cfg := proxyssh.DefaultConfig()
 	cfg.HostSigner = newHostSigner(tb)
 	cfg.Auth = benchAuth{key: d.Key.PublicKey()}
@@ -228,10 +236,6 @@ func startBenchGateway(tb testing.TB, d *benchSSHD) *benchGateway {
 	// The whole gateway logs nothing to the benchmark's output; errors still reach the recording
 	// summary, which the benchmarks check.
 	log := slog.New(slog.DiscardHandler)
-	opts := encode.DefaultOptions()
-	// Segment size is a knob for diagnosis (each cut waits for a keyframe); the figures in
-	// docs/benchmarks.md use the default.
-	opts.SegmentBytes = int(envSize(tb, "VIGIL_BENCH_SEGMENT_BYTES", int64(opts.SegmentBytes)))
 	cfg.Recorder = &gateway.Recorder{Store: store, Options: opts, Log: log}
 	cfg.Logger = log
 	// Dialing is not what is measured: under 200 simultaneous logins on 2 cores sshd can take
@@ -258,7 +262,7 @@ func startBenchGateway(tb testing.TB, d *benchSSHD) *benchGateway {
 		case <-time.After(30 * time.Second):
 			tb.Error("gateway Serve did not return after shutdown")
 		}
-		backend.Close()
+		store.Close()
 	})
 	return &benchGateway{Addr: ln.Addr().String(), Port: ln.Addr().(*net.TCPAddr).Port, Store: store}
 }

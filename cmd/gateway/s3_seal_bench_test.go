@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -23,7 +22,6 @@ import (
 	"github.com/seed18fc72c3/vigil/encode"
 	"github.com/seed18fc72c3/vigil/encode/eventlog"
 	"github.com/seed18fc72c3/vigil/fixtures/testenv"
-	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
 	"github.com/seed18fc72c3/vigil/storage/file"
 )
 
@@ -84,38 +82,7 @@ func startS3Gateway(tb testing.TB, d *benchSSHD, m *testenv.MinIO) *benchGateway
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pc := proxyssh.DefaultConfig()
-	pc.HostSigner = newHostSigner(tb)
-	pc.Auth = benchAuth{key: d.Key.PublicKey()}
-	pc.Policy = benchPolicy{d: d}
-	opts := encode.DefaultOptions()
-	pc.Recorder = &gateway.Recorder{Store: store, Options: opts, Log: log}
-	pc.Logger = log
-	pc.DialTimeout = 30 * time.Second
-	srv, err := proxyssh.NewServer(pc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("gateway Serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			tb.Error("gateway Serve did not return after shutdown")
-		}
-		store.Close()
-	})
-	return &benchGateway{Addr: ln.Addr().String(), Port: ln.Addr().(*net.TCPAddr).Port, Store: store}
+	return serveBenchGateway(tb, d, store, encode.DefaultOptions())
 }
 
 // BenchmarkSSHThroughputSealedS3 moves VIGIL_BENCH_BYTES (default 256 MiB) of `head -c N
