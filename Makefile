@@ -7,7 +7,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Packages the tests need: real peers (sshd, sftp-server, sudo for the redaction test) and real clients
 # (ssh, scp, sftp, sshpass, asciinema, age, tmux, script from bsdutils).
-APT_TEST := openssh-server openssh-client openssh-sftp-server sshpass sudo asciinema age tmux bsdutils procps iproute2 curl chromium inetutils-telnetd openbsd-inetd unzip
+APT_TEST := openssh-server openssh-client openssh-sftp-server sshpass sudo asciinema age tmux bsdutils procps iproute2 curl chromium inetutils-telnetd openbsd-inetd unzip \
+	xvfb x11vnc tigervnc-standalone-server x11-apps x11-xserver-utils xterm
 APT_RUN := ca-certificates
 # -count=1: many tests talk to real programs (sshd, MinIO, asciinema) that the test cache cannot see.
 GOTEST_FLAGS ?= -race -count=1 -timeout 20m
