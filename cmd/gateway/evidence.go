@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/seed18fc72c3/vigil/audit"
+	"github.com/seed18fc72c3/vigil/cmd/nodekeys"
 	"github.com/seed18fc72c3/vigil/encode/eventlog"
 	"github.com/seed18fc72c3/vigil/storage/seal"
 )
@@ -194,7 +195,7 @@ func (r *Recordings) ExportEvidence(ctx context.Context, w io.Writer, ids []stri
 		}
 		idx.Sessions = append(idx.Sessions, s)
 	}
-	if err := b.file(bundleSigners, allowedSignersLines(r.keys.TrustedSigners()), true); err != nil {
+	if err := b.file(bundleSigners, nodekeys.AllowedSigners(r.keys.TrustedSigners()), true); err != nil {
 		return nil, err
 	}
 	ib, err := json.MarshalIndent(idx, "", "  ")
@@ -208,7 +209,7 @@ func (r *Recordings) ExportEvidence(ctx context.Context, w io.Writer, ids []stri
 		return nil, err
 	}
 	sums := b.sumsFile()
-	sig, err := signSSHSIG(signer, sums)
+	sig, err := seal.Sign(signer, sums)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
 	}

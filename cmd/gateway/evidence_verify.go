@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/seed18fc72c3/vigil/audit"
+	"github.com/seed18fc72c3/vigil/cmd/nodekeys"
 	"github.com/seed18fc72c3/vigil/storage/seal"
 )
 
@@ -132,7 +133,7 @@ func VerifyEvidence(ctx context.Context, ra io.ReaderAt, size int64, opt Evidenc
 	if _, ok := files[bundleIndex]; !ok {
 		return rep, fmt.Errorf("%w: no %s", ErrNotBundle, bundleIndex)
 	}
-	signers, err := parseAllowedSigners(files[bundleSigners])
+	signers, err := nodekeys.ParseAllowedSigners(files[bundleSigners], nodekeys.SignerPrincipal, seal.Namespace)
 	if err != nil || len(signers) == 0 {
 		rep.problem(bundleSigners, fmt.Errorf("%w: no usable key (%v)", seal.ErrUnknownSigner, err))
 	}
@@ -176,7 +177,7 @@ func (v *bundleVerifier) signed(name string) bool {
 		v.rep.problem(name+seal.SigSuffix, fmt.Errorf("%w: %w", seal.ErrBadSignature, ErrMissingFile))
 		return false
 	}
-	pub, err := verifySSHSIG(sig, v.files[name])
+	pub, err := seal.VerifySignature(sig, v.files[name])
 	if err != nil {
 		v.rep.problem(name, fmt.Errorf("signature %s: %w", name+seal.SigSuffix, err))
 		return false

@@ -122,6 +122,16 @@ func ReadAllowedSigners(path, namespace string) ([]ssh.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("allowed signers: %w", err)
 	}
+	keys, err := ParseAllowedSigners(b, "", namespace)
+	if err != nil {
+		return nil, fmt.Errorf("allowed signers: %s %w", path, err)
+	}
+	return keys, nil
+}
+
+// ParseAllowedSigners is ReadAllowedSigners over the file's bytes; with principal not empty, only
+// lines whose principals list holds it count (as ssh-keygen -Y verify -I principal does).
+func ParseAllowedSigners(b []byte, principal, namespace string) ([]ssh.PublicKey, error) {
 	var keys []ssh.PublicKey
 	for i, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimSpace(line)
@@ -130,10 +140,13 @@ func ReadAllowedSigners(path, namespace string) ([]ssh.PublicKey, error) {
 		}
 		// principals [options] keytype base64 [comment]: after the principals, the rest is
 		// authorized_keys syntax, options included.
-		_, rest, _ := strings.Cut(line, " ")
+		principals, rest, _ := strings.Cut(line, " ")
 		pub, _, opts, _, err := ssh.ParseAuthorizedKey([]byte(strings.TrimSpace(rest)))
 		if err != nil {
-			return nil, fmt.Errorf("allowed signers: %s line %d: %w", path, i+1, err)
+			return nil, fmt.Errorf("line %d: %w", i+1, err)
+		}
+		if principal != "" && !contains(strings.Split(principals, ","), principal) {
+			continue
 		}
 		if ns, ok := namespacesOption(opts); ok && !contains(strings.Split(ns, ","), namespace) {
 			continue

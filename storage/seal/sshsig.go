@@ -143,3 +143,15 @@ func parseSSHSIG(sig []byte) (*sigBlob, error) {
 }
 
 var errNotEd25519 = errors.New("signing key is not ed25519")
+
+// Sign returns the armored SSHSIG of msg by s in the recording namespace (Namespace, sha512), as
+// `ssh-keygen -Y sign -n vigil-recording` makes it. Other signed files of Vigil's (an evidence
+// bundle's file list) use it too, so that one allowed_signers line verifies them all.
+func Sign(s ssh.Signer, msg []byte) ([]byte, error) { return signSSHSIG(s, Namespace, msg) }
+
+// VerifySignature checks the armored SSHSIG sig of msg in the recording namespace and returns the
+// key that made it; whether that key is trusted is the caller's decision. Errors wrap
+// ErrBadSignature.
+func VerifySignature(sig, msg []byte) (ssh.PublicKey, error) {
+	return verifySSHSIG(sig, Namespace, msg)
+}
