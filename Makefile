@@ -57,8 +57,8 @@ fuzz: deps-test
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
 
-# The web UI's assets (web/) are built into player/assets/dist, which is committed so that
-# `go build` needs no Node; run this after changing web/.
+# The web UI lives in player/assets/ui; this vendors xterm.js there from the pinned npm package
+# (committed, so `go build` needs no Node). Run it after changing web/package.json.
 web:
 	cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build
 

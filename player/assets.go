@@ -2,8 +2,9 @@ package player
 
 import "embed"
 
-// dist is the built front end (web/, built by `make web`). It is committed so that a plain
-// `go build` works without Node; `make web` rebuilds it.
+// ui is the front end, served as it is: the UI's own ES modules, page and style, written in
+// assets/ui, beside xterm.js (xterm.mjs, xterm.css, xterm.LICENSE), which `make web` vendors from
+// the pinned npm package and which is committed, so that a plain `go build` needs no Node.
 //
-//go:embed all:assets/dist
-var dist embed.FS
+//go:embed all:assets/ui
+var ui embed.FS

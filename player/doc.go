@@ -4,7 +4,7 @@
 // Data enters through small interfaces declared here and wired by cmd/gateway: Authenticator
 // (passwords and TOTP from the access store), Sessions (recordings and their plaintext segments
 // from storage, and seal verification), Searcher (the index) and an audit callback. It leaves as
-// HTTP: the embedded front end (assets/dist, built from web/ by `make web`) and the API under
+// HTTP: the embedded front end (assets/ui, with xterm.js vendored by `make web`) and the API under
 // /api/. Every API request is authenticated by a server-side session whose id travels in an
 // HttpOnly, SameSite=Strict cookie; state-changing requests also carry the session's CSRF token.
 // Roles are enforced here, not in the browser: a user sees only their own sessions, auditors and

@@ -33,7 +33,7 @@ type Config struct {
 	SessionMax time.Duration
 	// Now is the clock; nil means time.Now. Tests move it.
 	Now func() time.Time
-	// Assets overrides the embedded front end (tests); nil serves assets/dist.
+	// Assets overrides the embedded front end (tests); nil serves assets/ui.
 	Assets fs.FS
 }
 
@@ -77,7 +77,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.Audit = func(AuditEvent) {}
 	}
 	if cfg.Assets == nil {
-		sub, err := fs.Sub(dist, "assets/dist")
+		sub, err := fs.Sub(ui, "assets/ui")
 		if err != nil {
 			return nil, err
 		}
