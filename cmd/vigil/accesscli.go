@@ -140,6 +140,42 @@ func abbrev(s string) string {
 }
 
 // table writes rows aligned in columns.
+// storeListCmd is a `list` subcommand: one table of rows read from the access store.
+func storeListCmd(short, header string, rows func(*access.Store) [][]string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := openAccessStore(cmd)
+			if err != nil {
+				return err
+			}
+			return table(cmd.OutOrStdout(), header, rows(s))
+		},
+	}
+}
+
+// storeRemoveCmd is `remove NAME` for a user or target of the access store.
+func storeRemoveCmd(kind, short string, remove func(*access.Store, string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openAccessStore(cmd)
+			if err != nil {
+				return err
+			}
+			if err := remove(s, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %s %s\n", kind, args[0])
+			return nil
+		},
+	}
+}
+
 func table(w io.Writer, header string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, header)

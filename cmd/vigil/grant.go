@@ -64,22 +64,14 @@ func grantAddCmd() *cobra.Command {
 }
 
 func grantListCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "List grants (configuration file first, then the CLI's in the order added)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := openAccessStore(cmd)
-			if err != nil {
-				return err
-			}
-			var rows [][]string
+	return storeListCmd("List grants (configuration file first, then the CLI's in the order added)",
+		"USER\tTARGET\tACCOUNT\tPORT-FORWARD\tAGENT-FORWARD",
+		func(s *access.Store) (rows [][]string) {
 			for _, g := range s.Grants() {
 				rows = append(rows, []string{g.User, g.Target, g.Account, yesNo(g.PortForward), yesNo(g.AgentForward)})
 			}
-			return table(cmd.OutOrStdout(), "USER\tTARGET\tACCOUNT\tPORT-FORWARD\tAGENT-FORWARD", rows)
-		},
-	}
+			return rows
+		})
 }
 
 func yesNo(b bool) string {

@@ -41,30 +41,21 @@ func targetAddCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&t.Host, "host", "", "host name or address (required)")
 	c.Flags().IntVar(&t.Port, "port", 0, "port (default: the protocol's, 22 for ssh)")
-	c.Flags().StringVar(&t.Protocol, "protocol", "ssh", "protocol: ssh (telnet, vnc, rdp later)")
+	c.Flags().StringVar(&t.Protocol, "protocol", "ssh", "protocol: ssh or telnet (vnc, rdp later)")
 	c.Flags().StringVar(&t.HostKey, "host-key", "", "pinned host key: an authorized_keys/known_hosts line or a SHA256: fingerprint")
 	c.MarkFlagRequired("host")
 	return c
 }
 
 func targetListCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "List targets and the host key enforced for each",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := openAccessStore(cmd)
-			if err != nil {
-				return err
-			}
-			var rows [][]string
+	return storeListCmd("List targets and the host key enforced for each", "NAME\tHOST\tPORT\tPROTOCOL\tHOST KEY\tSOURCE",
+		func(s *access.Store) (rows [][]string) {
 			for _, t := range s.Targets() {
 				rows = append(rows, []string{t.Name, t.Host, strconv.Itoa(t.Port), t.Protocol,
 					hostKeyColumn(s, t.Name), source(s, "target", t.Name)})
 			}
-			return table(cmd.OutOrStdout(), "NAME\tHOST\tPORT\tPROTOCOL\tHOST KEY\tSOURCE", rows)
-		},
-	}
+			return rows
+		})
 }
 
 // hostKeyColumn shows a fingerprint and how it came to be enforced.
@@ -89,20 +80,6 @@ func hostKeyColumn(s *access.Store, target string) string {
 }
 
 func targetRemoveCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "remove NAME",
-		Short: "Remove a target added with the CLI (remove its grants first; its credentials stay in the vault)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openAccessStore(cmd)
-			if err != nil {
-				return err
-			}
-			if err := s.RemoveTarget(args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed target %s\n", args[0])
-			return nil
-		},
-	}
+	return storeRemoveCmd("target", "Remove a target added with the CLI (remove its grants first; its credentials stay in the vault)",
+		(*access.Store).RemoveTarget)
 }

@@ -73,43 +73,16 @@ func roleOrDefault(r access.Role) access.Role {
 }
 
 func userListCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "List users (never their password hashes)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := openAccessStore(cmd)
-			if err != nil {
-				return err
-			}
-			var rows [][]string
+	return storeListCmd("List users (never their password hashes)", "NAME\tROLE\tPASSWORD\tKEYS\tSOURCE",
+		func(s *access.Store) (rows [][]string) {
 			for _, u := range s.Users() {
-				pw := "no"
-				if u.PasswordHash != "" {
-					pw = "yes"
-				}
-				rows = append(rows, []string{u.Name, string(u.Role), pw, strconv.Itoa(len(u.PublicKeys)), source(s, "user", u.Name)})
+				rows = append(rows, []string{u.Name, string(u.Role), yesNo(u.PasswordHash != ""),
+					strconv.Itoa(len(u.PublicKeys)), source(s, "user", u.Name)})
 			}
-			return table(cmd.OutOrStdout(), "NAME\tROLE\tPASSWORD\tKEYS\tSOURCE", rows)
-		},
-	}
+			return rows
+		})
 }
 
 func userRemoveCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "remove NAME",
-		Short: "Remove a user added with the CLI (remove their grants first)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openAccessStore(cmd)
-			if err != nil {
-				return err
-			}
-			if err := s.RemoveUser(args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed user %s\n", args[0])
-			return nil
-		},
-	}
+	return storeRemoveCmd("user", "Remove a user added with the CLI (remove their grants first)", (*access.Store).RemoveUser)
 }
