@@ -171,36 +171,50 @@ func (d *benchSSHD) upstreamConfig() *ssh.ClientConfig {
 	return cfg
 }
 
-// benchAuth admits one public key, the test user's, as the gateway user "bench".
-type benchAuth struct{ key ssh.PublicKey }
+// keyAuth admits one gateway user, logging in with one public key, with a role.
+type keyAuth struct {
+	user, role string
+	key        ssh.PublicKey
+}
 
-func (a benchAuth) Password(context.Context, string, []byte, netip.Addr) (proxyssh.Principal, error) {
+func (keyAuth) Password(context.Context, string, []byte, netip.Addr) (proxyssh.Principal, error) {
 	return proxyssh.Principal{}, proxyssh.ErrBadCredential
 }
 
-func (a benchAuth) PublicKey(_ context.Context, user string, key ssh.PublicKey, _ netip.Addr) (proxyssh.Principal, error) {
-	if user != "bench" || !bytes.Equal(key.Marshal(), a.key.Marshal()) {
+func (a keyAuth) PublicKey(_ context.Context, user string, key ssh.PublicKey, _ netip.Addr) (proxyssh.Principal, error) {
+	if user != a.user || !bytes.Equal(key.Marshal(), a.key.Marshal()) {
 		return proxyssh.Principal{}, proxyssh.ErrBadCredential
 	}
-	return proxyssh.Principal{User: "bench", Role: "admin"}, nil
+	return proxyssh.Principal{User: a.user, Role: a.role}, nil
 }
 
-// benchPolicy knows one target, the benchmark sshd, reached with the test user's key.
-type benchPolicy struct{ d *benchSSHD }
-
-func (p benchPolicy) Targets(context.Context, proxyssh.Principal) ([]string, error) {
-	return []string{benchTarget}, nil
+// sshdPolicy knows one target, a test sshd at addr, reached with the fixture user's key.
+type sshdPolicy struct {
+	target, addr string
+	sshd         *testenv.SSHD
 }
 
-func (p benchPolicy) Resolve(_ context.Context, _ proxyssh.Principal, target string) (proxyssh.Upstream, error) {
-	if target != benchTarget {
+func (p sshdPolicy) Targets(context.Context, proxyssh.Principal) ([]string, error) {
+	return []string{p.target}, nil
+}
+
+func (p sshdPolicy) Resolve(_ context.Context, _ proxyssh.Principal, target string) (proxyssh.Upstream, error) {
+	if target != p.target {
 		return proxyssh.Upstream{}, proxyssh.ErrNoSuchTarget
 	}
 	return proxyssh.Upstream{
-		Target: benchTarget, Account: p.d.User, Addr: p.d.Addr,
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(p.d.Key)},
-		HostKeyCallback: ssh.FixedHostKey(p.d.HostKey),
+		Target: p.target, Account: p.sshd.User, Addr: p.addr,
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(p.sshd.Key)},
+		HostKeyCallback: ssh.FixedHostKey(p.sshd.HostKey),
 	}, nil
+}
+
+// benchAuth and benchPolicy are the benchmarks' user "bench" and target, on the raised-limit sshd.
+func benchAuth(d *benchSSHD) keyAuth {
+	return keyAuth{user: "bench", role: "admin", key: d.Key.PublicKey()}
+}
+func benchPolicy(d *benchSSHD) sshdPolicy {
+	return sshdPolicy{target: benchTarget, addr: d.Addr, sshd: d.SSHD}
 }
 
 // benchGateway is a running Vigil gateway recording into storage/file in a temp dir.
@@ -231,8 +245,8 @@ func serveBenchGateway(tb testing.TB, d *benchSSHD, store *gateway.Recordings, o
 	tb.Helper()
 	cfg := proxyssh.DefaultConfig()
 	cfg.HostSigner = newHostSigner(tb)
-	cfg.Auth = benchAuth{key: d.Key.PublicKey()}
-	cfg.Policy = benchPolicy{d: d}
+	cfg.Auth = benchAuth(d)
+	cfg.Policy = benchPolicy(d)
 	// The whole gateway logs nothing to the benchmark's output; errors still reach the recording
 	// summary, which the benchmarks check.
 	log := slog.New(slog.DiscardHandler)

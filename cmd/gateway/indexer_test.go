@@ -70,8 +70,8 @@ func TestIndexRealSession(t *testing.T) {
 	}
 	cfg := proxyssh.DefaultConfig()
 	cfg.HostSigner = newHostSigner(t)
-	cfg.Auth = benchAuth{key: d.Key.PublicKey()}
-	cfg.Policy = benchPolicy{d: d}
+	cfg.Auth = benchAuth(d)
+	cfg.Policy = benchPolicy(d)
 	cfg.Recorder = irec
 	cfg.Logger = log
 	srv, err := proxyssh.NewServer(cfg)

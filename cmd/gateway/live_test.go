@@ -66,8 +66,8 @@ func startLiveRig(t *testing.T) *liveRig {
 	log := slog.New(slog.DiscardHandler)
 	cfg := proxyssh.DefaultConfig()
 	cfg.HostSigner = newHostSigner(t)
-	cfg.Auth = benchAuth{key: d.Key.PublicKey()}
-	cfg.Policy = benchPolicy{d: d}
+	cfg.Auth = benchAuth(d)
+	cfg.Policy = benchPolicy(d)
 	cfg.Recorder = causeRecorder{ended: rig.ended}
 	cfg.Logger = log
 	cfg.NewScreen = gateway.NewScreen

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -35,35 +34,6 @@ import (
 	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
 	"github.com/seed18fc72c3/vigil/storage/file"
 )
-
-// keyAuth admits alice with one public key.
-type keyAuth struct{ key ssh.PublicKey }
-
-func (keyAuth) Password(context.Context, string, []byte, netip.Addr) (proxyssh.Principal, error) {
-	return proxyssh.Principal{}, proxyssh.ErrBadCredential
-}
-
-func (a keyAuth) PublicKey(_ context.Context, user string, k ssh.PublicKey, _ netip.Addr) (proxyssh.Principal, error) {
-	if user == "alice" && bytes.Equal(k.Marshal(), a.key.Marshal()) {
-		return proxyssh.Principal{User: "alice"}, nil
-	}
-	return proxyssh.Principal{}, proxyssh.ErrBadCredential
-}
-
-// sshdPolicy sends web01 to the test sshd with its key.
-type sshdPolicy struct{ d *testenv.SSHD }
-
-func (p sshdPolicy) Targets(context.Context, proxyssh.Principal) ([]string, error) {
-	return []string{"web01"}, nil
-}
-
-func (p sshdPolicy) Resolve(_ context.Context, _ proxyssh.Principal, target string) (proxyssh.Upstream, error) {
-	if target != "web01" {
-		return proxyssh.Upstream{}, proxyssh.ErrNoSuchTarget
-	}
-	return proxyssh.Upstream{Target: "web01", Account: p.d.User, Addr: p.d.Addr,
-		Auth: []ssh.AuthMethod{ssh.PublicKeys(p.d.Key)}, HostKeyCallback: ssh.FixedHostKey(p.d.HostKey)}, nil
-}
 
 // webLiveRig is an in-process gateway (real recorder, store, audit log) in front of a real sshd,
 // its web UI on an httptest server, and an OpenSSH client in tmux logged in through it.
@@ -127,7 +97,7 @@ func startWebLiveRig(t *testing.T) *webLiveRig {
 	log := slog.New(slog.DiscardHandler)
 	sc := proxyssh.DefaultConfig()
 	sc.HostSigner = keys.Host
-	sc.Auth, sc.Policy = keyAuth{alicePub}, sshdPolicy{d}
+	sc.Auth, sc.Policy = keyAuth{user: "alice", key: alicePub}, sshdPolicy{target: "web01", addr: d.Addr, sshd: d}
 	sc.Recorder = &gateway.Recorder{Store: store, Log: log}
 	sc.NewScreen = gateway.NewScreen
 	sc.Logger = log
