@@ -123,29 +123,13 @@ func flipAt(target string, at int) func(string, []byte) []byte {
 // route closed (a dead proxy), plays it at top speed and reads the terminal: it must show each
 // segment's output, and no request may have left for anything but the file and data: URLs.
 func TestEvidencePlayerOffline(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (apt-get install chromium)")
-	}
+	chromium := needChromium(t)
 	needTools(t, "unzip")
 	f := newEvidenceFixture(t)
 	dir := extract(t, f.export(t, gateway.EvidenceOptions{Recipients: []age.Recipient{newRecipient(t).Recipient()}}))
 	page := "file://" + filepath.Join(dir, f.id, "player.html")
 
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()), chromedp.ProxyServer("127.0.0.1:9"),
-		chromedp.Flag("proxy-bypass-list", "<-loopback>"), chromedp.WindowSize(1000, 700))
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx := startBrowser(t, chromium, chromedp.ProxyServer("127.0.0.1:9"), chromedp.Flag("proxy-bypass-list", "<-loopback>"), chromedp.WindowSize(1000, 700))
 	var mu sync.Mutex
 	var urls []string
 	if err := chromedp.Listen(ctx, func(ev any) {
@@ -161,7 +145,7 @@ func TestEvidencePlayerOffline(t *testing.T) {
 	defer cancelT()
 	type C = chromedp.CSS
 	var screen string
-	err = chromedp.Do(ctx,
+	err := chromedp.Do(ctx,
 		chromedp.Navigate(page),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := chromedp.Poll[bool](`!!(window.vigil && window.vigil.term)`, chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,13 +85,7 @@ func writeSyntheticRecording(t *testing.T, store *gateway.Recordings, start time
 // and read the terminal's screen. Screenshots of each page go to t.TempDir() (or to
 // $VIGIL_WEB_ARTIFACTS when set).
 func TestWebUIInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (apt-get install chromium)")
-	}
+	chromium := needChromium(t)
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir
@@ -143,35 +135,14 @@ func TestWebUIInChromium(t *testing.T) {
 	ts := httptest.NewServer(h)
 	defer ts.Close()
 
-	artifacts := t.TempDir()
-	if d := os.Getenv("VIGIL_WEB_ARTIFACTS"); d != "" {
-		artifacts = d
-		_ = os.MkdirAll(d, 0o755)
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 800))
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser with the test's lifetime
-		t.Fatal(err)
-	}
+	artifacts := artifactsDir(t)
+	ctx := startBrowser(t, chromium, chromedp.WindowSize(1200, 800))
 	bctx := ctx
 	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
 	defer cancelT()
 
 	type C = chromedp.CSS
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(artifacts, name+".png"), png, 0o644)
-		})
-	}
+	shot := func(name string) chromedp.Action[chromedp.Void] { return screenshot(artifacts, name) }
 	text := func(sel string, into *string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			v, err := chromedp.Text(C(sel))(ctx, tg)

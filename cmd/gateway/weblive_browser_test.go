@@ -232,44 +232,17 @@ func openWSShadow(t *testing.T, web, id, user, pw string) *wsShadow {
 // auditor terminates the session with a reason from the page; the client is told and exits
 // non-zero; the audit log names the auditor.
 func TestLiveWebUIInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (apt-get install chromium)")
-	}
+	chromium := needChromium(t)
 	rig := startWebLiveRig(t)
 
-	artifacts := t.TempDir()
-	if d := os.Getenv("VIGIL_WEB_ARTIFACTS"); d != "" {
-		artifacts = d
-		_ = os.MkdirAll(d, 0o755)
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 800))
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatal(err)
-	}
+	artifacts := artifactsDir(t)
+	ctx := startBrowser(t, chromium, chromedp.WindowSize(1200, 800))
 	bctx := ctx
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
 	defer cancelT()
 
 	type C = chromedp.CSS
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(artifacts, name+".png"), png, 0o644)
-		})
-	}
+	shot := func(name string) chromedp.Action[chromedp.Void] { return screenshot(artifacts, name) }
 	fail := func(what string, err error) {
 		t.Helper()
 		fctx, fcancel := context.WithTimeout(bctx, 10*time.Second)
@@ -285,7 +258,7 @@ func TestLiveWebUIInChromium(t *testing.T) {
 		return s
 	}
 	var watchHref string
-	err = chromedp.Do(ctx,
+	err := chromedp.Do(ctx,
 		chromedp.Navigate(rig.web+"/"),
 		chromedp.WaitVisible(C("#login")),
 		chromedp.SendKeys(C("#user"), "audrey"),
