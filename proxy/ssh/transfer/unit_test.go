@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -236,23 +237,55 @@ func TestSFTPBounded(t *testing.T) {
 // TestConcurrentFeeds drives both directions from two goroutines, as the gateway's two pumps do;
 // under -race it checks the observers' locking.
 func TestConcurrentFeeds(t *testing.T) {
-	scp, _ := NewSCP("scp -t /t", func(Event) {})
-	for _, o := range []Observer{NewSFTP(func(Event) {}), scp} {
-		recs := append(uploadRecs("/u", bytes.Repeat([]byte("x"), 100000), 1000), scpUploadRecs("f", []byte("abc"))...)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for _, r := range recs {
-				if r.kind == recServer {
-					o.FromServer(r.data)
+	// The gateway feeds each direction from its own pump goroutine. Under -race this shows the
+	// observers' locking holds, and the transfer is still reported right.
+	tests := []struct {
+		name string
+		new  func(emit func(Event)) (Observer, error)
+		recs []record
+		path string
+		size int64
+	}{
+		{"sftp", func(emit func(Event)) (Observer, error) { return NewSFTP(emit), nil },
+			uploadRecs("/u", bytes.Repeat([]byte("x"), 100000), 1000), "/u", 100000},
+		{"scp", func(emit func(Event)) (Observer, error) { return NewSCP("scp -t /t", emit) },
+			scpUploadRecs("f", []byte("abc")), "/t", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var events []Event
+			o, err := tt.new(func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each side sends only after what it has received: a record waits for the other
+			// side's records before it, and runs concurrently with its own side's neighbours
+			// (pipelined writes, their replies).
+			feed := func(side byte, deliver func([]byte), mine, theirs chan struct{}) {
+				seen, before := 0, 0
+				for _, r := range tt.recs {
+					if r.kind != side {
+						before++
+						continue
+					}
+					for ; seen < before; seen++ {
+						<-theirs
+					}
+					deliver(r.data)
+					mine <- struct{}{}
 				}
 			}
-		}()
-		for _, r := range recs {
-			if r.kind == recClient {
-				o.FromClient(r.data)
+			fromClient, fromServer := make(chan struct{}, len(tt.recs)), make(chan struct{}, len(tt.recs))
+			done := make(chan struct{})
+			go func() { defer close(done); feed(recServer, o.FromServer, fromServer, fromClient) }()
+			feed(recClient, o.FromClient, fromClient, fromServer)
+			<-done
+			mu.Lock()
+			defer mu.Unlock()
+			if len(events) != 1 || events[0].Err != "" || events[0].Path != tt.path || events[0].Size != tt.size {
+				t.Errorf("concurrent feed reported %+v; want one upload of %s, %d bytes", events, tt.path, tt.size)
 			}
-		}
-		<-done
+		})
 	}
 }
