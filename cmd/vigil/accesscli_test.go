@@ -205,16 +205,27 @@ func TestCredentialCommands(t *testing.T) {
 			t.Errorf("output shows the secret: %q", o)
 		}
 	}
-	filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+	vaultFiles := 0
+	err = filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		b, _ := os.ReadFile(p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(p, string(filepath.Separator)+"vault"+string(filepath.Separator)) {
+			vaultFiles++
+		}
 		if bytes.Contains(b, []byte(password)) || bytes.Contains(b, keyBody) {
 			t.Errorf("%s holds a secret in clear", p)
 		}
 		return nil
 	})
+	// The walk must have read the vault's entries, or it proved nothing.
+	if err != nil || vaultFiles < 2 {
+		t.Fatalf("walking the data dir: %v, %d vault files read (want the key and two entries)", err, vaultFiles)
+	}
 
 	failVigil(t, data, "x\n", `unknown target "web02"`, "credential", "set", "web02", "root")
 	failVigil(t, data, "x\n", `invalid account "a b"`, "credential", "set", "web01", "a b")
