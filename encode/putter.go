@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // putter persists finished segments on a goroutine of its own, so the recorder goes on reading
@@ -19,6 +20,7 @@ type putter struct {
 	done chan struct{}
 	mu   sync.Mutex
 	err  error
+	bad  atomic.Bool   // err is set: the recorder asks at every event, without the lock
 	segs []SegmentInfo // persisted, in order
 	ctx  context.Context
 	// onFail is told of the first failure at once (see startPutter).
@@ -47,6 +49,7 @@ func (p *putter) run() {
 			p.mu.Lock()
 			if err != nil {
 				p.err = fmt.Errorf("%w: segment %d: %w", ErrSink, job.seg.Index, err)
+				p.bad.Store(true)
 			} else {
 				p.segs = append(p.segs, job.seg)
 			}
@@ -84,6 +87,9 @@ func (p *putter) put(seg SegmentInfo, buf *bytes.Buffer) error {
 }
 
 func (p *putter) failed() error {
+	if !p.bad.Load() {
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.err

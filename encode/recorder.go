@@ -33,12 +33,11 @@ type SessionMeta struct {
 
 // SegmentInfo describes one finished segment.
 type SegmentInfo struct {
-	Index      int           `json:"index"`
-	Start      time.Duration `json:"start_ns"` // since session start
-	End        time.Duration `json:"end_ns"`
-	Bytes      int           `json:"bytes"`
-	Records    int           `json:"records"`
-	InputBytes int64         `json:"-"`
+	Index   int           `json:"index"`
+	Start   time.Duration `json:"start_ns"` // since session start
+	End     time.Duration `json:"end_ns"`
+	Bytes   int           `json:"bytes"`
+	Records int           `json:"records"`
 }
 
 // Summary is what a recording amounts to when it ends.

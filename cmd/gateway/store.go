@@ -130,6 +130,20 @@ var ErrNoRecording = errors.New("no such recording")
 // List returns every stored recording, oldest first, as its manifest describes it (signatures
 // are checked by Verify, not here).
 func (r *Recordings) List(ctx context.Context) ([]Recording, error) {
+	prefixes, err := r.prefixes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Recording, 0, len(prefixes))
+	for _, p := range prefixes {
+		out = append(out, r.describe(ctx, p))
+	}
+	return out, nil
+}
+
+// prefixes lists the recordings' prefixes (recordings/YYYY/MM/DD/<session>/), sorted: one listing
+// of keys, no manifest read.
+func (r *Recordings) prefixes(ctx context.Context) ([]string, error) {
 	objs, err := r.backend.List(ctx, "recordings/")
 	if err != nil {
 		return nil, err
@@ -144,16 +158,17 @@ func (r *Recordings) List(ctx context.Context) ([]Recording, error) {
 		}
 	}
 	sort.Strings(prefixes)
-	out := make([]Recording, 0, len(prefixes))
-	for _, p := range prefixes {
-		out = append(out, r.describe(ctx, p))
-	}
-	return out, nil
+	return prefixes, nil
+}
+
+// sessionID is the last element of a recording's prefix.
+func sessionID(prefix string) string {
+	p := strings.TrimSuffix(prefix, "/")
+	return p[strings.LastIndexByte(p, '/')+1:]
 }
 
 func (r *Recordings) describe(ctx context.Context, prefix string) Recording {
-	parts := strings.Split(strings.TrimSuffix(prefix, "/"), "/")
-	rec := Recording{Prefix: prefix, ID: parts[len(parts)-1]}
+	rec := Recording{Prefix: prefix, ID: sessionID(prefix)}
 	m, err := seal.ReadManifest(ctx, r.backend, prefix)
 	if err != nil {
 		rec.Err = err
@@ -170,25 +185,26 @@ func (r *Recordings) describe(ctx context.Context, prefix string) Recording {
 }
 
 // Find returns the recording whose session id is id, or that starts with id when that is unique.
+// Only the matching recording's manifest is read.
 func (r *Recordings) Find(ctx context.Context, id string) (Recording, error) {
-	all, err := r.List(ctx)
+	prefixes, err := r.prefixes(ctx)
 	if err != nil {
 		return Recording{}, err
 	}
-	var matches []Recording
-	for _, ref := range all {
-		if ref.ID == id {
-			return ref, nil
+	var matches []string
+	for _, p := range prefixes {
+		if sessionID(p) == id {
+			return r.describe(ctx, p), nil
 		}
-		if strings.HasPrefix(ref.ID, id) {
-			matches = append(matches, ref)
+		if strings.HasPrefix(sessionID(p), id) {
+			matches = append(matches, p)
 		}
 	}
 	switch len(matches) {
 	case 0:
 		return Recording{}, fmt.Errorf("%w: %q", ErrNoRecording, id)
 	case 1:
-		return matches[0], nil
+		return r.describe(ctx, matches[0]), nil
 	}
 	return Recording{}, fmt.Errorf("session id %q is ambiguous: %d recordings start with it", id, len(matches))
 }

@@ -45,7 +45,7 @@ func (s *session) handleDirect(nc ssh.NewChannel) {
 		nc.Reject(ssh.Prohibited, "vigil: port forwarding is not permitted to "+up.Target)
 		return
 	}
-	s.bridge(nc, conn, func() (ssh.Channel, <-chan *ssh.Request, error) {
+	s.bridge(nc, func() (ssh.Channel, <-chan *ssh.Request, error) {
 		return conn.OpenChannel("direct-tcpip", nc.ExtraData())
 	}, false)
 }
@@ -69,7 +69,7 @@ func (s *session) upstreamChannels(chans <-chan ssh.NewChannel) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.bridge(nc, s.conn, func() (ssh.Channel, <-chan *ssh.Request, error) {
+			s.bridge(nc, func() (ssh.Channel, <-chan *ssh.Request, error) {
 				return s.conn.OpenChannel(nc.ChannelType(), nc.ExtraData())
 			}, true)
 		}()
@@ -78,7 +78,7 @@ func (s *session) upstreamChannels(chans <-chan ssh.NewChannel) {
 
 // bridge accepts nc after opening its peer with open, and pumps both ways through the ring.
 // fromTarget says which side opened: it decides which direction is recorded as output.
-func (s *session) bridge(nc ssh.NewChannel, _ ssh.Conn, open func() (ssh.Channel, <-chan *ssh.Request, error), fromTarget bool) {
+func (s *session) bridge(nc ssh.NewChannel, open func() (ssh.Channel, <-chan *ssh.Request, error), fromTarget bool) {
 	peer, peerReqs, err := open()
 	if err != nil {
 		nc.Reject(ssh.ConnectionFailed, "vigil: could not open the channel")
