@@ -79,6 +79,8 @@ type Recorder struct {
 	meta   SessionMeta
 	sink   SegmentSink
 	screen *screenWorker
+	// channels keeps file transfers and forwarded ports out of the screen model.
+	channels Channels
 
 	buf     *bytes.Buffer
 	put     *putter
@@ -236,16 +238,19 @@ func (r *Recorder) write(ctx context.Context, ev capture.Event) error {
 		}
 		r.openSegment(ev.Time)
 	}
+	terminal := r.channels.Terminal(ev)
 	switch ev.Type {
 	case capture.TypeOutput:
 		r.sum.OutputBytes += int64(len(ev.Payload))
-		r.screen.output(ev.Payload)
+		if terminal {
+			r.screen.output(ev.Payload)
+		}
 	case capture.TypeInput:
 		r.sum.InputBytes += int64(len(ev.Payload))
 	case capture.TypeRedacted:
 		r.sum.Redactions++
 	case capture.TypeResize:
-		if cols, rows, err := capture.ParseResize(ev.Payload); err == nil && cols > 0 && rows > 0 {
+		if cols, rows, err := capture.ParseResize(ev.Payload); terminal && err == nil && cols > 0 && rows > 0 {
 			r.cols, r.rows = int(cols), int(rows)
 			r.screen.resize(r.cols, r.rows)
 		}

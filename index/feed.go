@@ -10,6 +10,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 
 	"github.com/seed18fc72c3/vigil/capture"
+	"github.com/seed18fc72c3/vigil/encode"
 )
 
 // ErrDropped is returned by Feed.Close when the feed dropped events (its queue was full or its
@@ -39,6 +40,7 @@ type Feed struct {
 	qbytes  int
 	dropped bool
 	closing bool
+	chans   encode.Channels
 	wake    chan struct{}
 	done    chan struct{}
 	err     error
@@ -65,8 +67,8 @@ func (f *Feed) Event(ev capture.Event) bool {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.dropped || f.closing {
-		return !f.dropped
+	if f.dropped || f.closing || !f.chans.Terminal(ev) {
+		return !f.dropped // file transfers and forwarded ports are not screen text
 	}
 	if f.qbytes+len(ev.Payload) > MaxQueueBytes {
 		f.dropLocked()

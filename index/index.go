@@ -15,6 +15,7 @@ import (
 	"github.com/blevesearch/bleve/v2/index/scorch"
 
 	"github.com/seed18fc72c3/vigil/capture"
+	"github.com/seed18fc72c3/vigil/encode"
 	"github.com/seed18fc72c3/vigil/encode/eventlog"
 )
 
@@ -137,12 +138,15 @@ func (ix *Index) IndexRecording(ctx context.Context, src RecordSource) (int, err
 	})
 	x := NewExtractor(h.Cols, h.Rows, func(l Line) { lines++; ch.add(l) })
 	var rerr error
+	var chans encode.Channels // file transfers and forwarded ports are not screen text
 	for ierr == nil {
 		if err := ctx.Err(); err != nil {
 			rerr = err
 			break
 		}
-		x.Event(rec.Time, capture.Type(rec.Type), rec.Payload)
+		if chans.Terminal(capture.Event{Type: capture.Type(rec.Type), Channel: rec.Channel, Payload: rec.Payload}) {
+			x.Event(rec.Time, capture.Type(rec.Type), rec.Payload)
+		}
 		rec, err = src.Next()
 		if errors.Is(err, io.EOF) {
 			break
