@@ -4,11 +4,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seed18fc72c3/vigil/capture"
 	"github.com/seed18fc72c3/vigil/encode/term"
 )
 
 // The terminal emulator (vt10x) digests about 3 MB/s on this machine class and allocates per byte,
-// while a session can move hundreds of MB/s. So it works off the recorder's path, on a budget:
+// while a session can move hundreds of MB/s. So it works off the recorder's path, on a budget
+// (capture.Budget, shared with the live shadows' screen model in proxy/ssh):
 // it is fed at most screenRate bytes a second on average (screenBurst at once). Output beyond the
 // budget is not emulated; only its last tailBytes are kept, and the emulator resyncs from that tail
 // (a fresh screen fed the tail) when a keyframe is asked for or the flood is over. The event
@@ -32,10 +34,7 @@ type screenWorker struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	queue    []screenMsg
-	tokens   float64
-	refilled time.Time
-	dropping bool
-	tail     []byte // the last tailBytes of output, kept while dropping
+	budget   *capture.Budget
 	nresync  int
 	done     bool
 	finished chan struct{}
@@ -44,7 +43,8 @@ type screenWorker struct {
 }
 
 func startScreen(cols, rows int) *screenWorker {
-	w := &screenWorker{finished: make(chan struct{}), cols: cols, rows: rows, tokens: screenBurst, refilled: time.Now()}
+	w := &screenWorker{finished: make(chan struct{}), cols: cols, rows: rows,
+		budget: capture.NewBudget(screenRate, screenBurst, tailBytes)}
 	w.cond = sync.NewCond(&w.mu)
 	go w.run(term.NewScreen(cols, rows))
 	return w
@@ -79,44 +79,22 @@ func (w *screenWorker) run(s *term.Screen) {
 	}
 }
 
-// output hands p to the emulator within the budget, or keeps it in the tail.
+// output hands a copy of p to the emulator within the budget, or lets the budget keep it.
 func (w *screenWorker) output(p []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	now := time.Now()
-	w.tokens = min(screenBurst, w.tokens+now.Sub(w.refilled).Seconds()*screenRate)
-	w.refilled = now
-	if w.dropping && w.tokens >= screenBurst {
-		// The flood is over: resync from the tail, then carry on emulating.
-		w.resyncLocked()
+	resync, feed := w.budget.Offer(p, time.Now())
+	if resync != nil {
+		w.resyncLocked(resync) // the flood is over
 	}
-	if w.dropping || float64(len(p)) > w.tokens {
-		if !w.dropping {
-			w.dropping = true
-			w.tail = w.tail[:0]
-		}
-		w.tail = appendTail(w.tail, p)
-		return
+	if feed {
+		w.push(screenMsg{data: append([]byte(nil), p...)})
 	}
-	w.tokens -= float64(len(p))
-	w.push(screenMsg{data: append([]byte(nil), p...)})
 }
 
-func (w *screenWorker) resyncLocked() {
-	w.tokens -= float64(len(w.tail))
-	w.push(screenMsg{data: append([]byte(nil), w.tail...), resync: true, cols: w.cols, rows: w.rows})
-	w.dropping = false
+func (w *screenWorker) resyncLocked(tail []byte) {
+	w.push(screenMsg{data: tail, resync: true, cols: w.cols, rows: w.rows})
 	w.nresync++
-}
-
-func appendTail(tail, p []byte) []byte {
-	if len(p) >= tailBytes {
-		return append(tail[:0], p[len(p)-tailBytes:]...)
-	}
-	if over := len(tail) + len(p) - tailBytes; over > 0 {
-		tail = append(tail[:0], tail[over:]...)
-	}
-	return append(tail, p...)
 }
 
 func (w *screenWorker) push(m screenMsg) {
@@ -137,8 +115,8 @@ func (w *screenWorker) resize(cols, rows int) {
 func (w *screenWorker) keyframe() <-chan []byte {
 	reply := make(chan []byte, 1)
 	w.mu.Lock()
-	if w.dropping {
-		w.resyncLocked()
+	if tail := w.budget.Settle(); tail != nil {
+		w.resyncLocked(tail)
 	}
 	w.push(screenMsg{reply: reply})
 	w.mu.Unlock()

@@ -21,7 +21,8 @@ type Screen interface {
 }
 
 // The emulator digests a few MB/s and a session can move hundreds, so, as encode/screen.go does
-// for the recorder, the live model is fed at most screenRate bytes a second (screenBurst at once);
+// for the recorder (both with capture.Budget), the live model is fed at most screenRate bytes a
+// second (screenBurst at once);
 // beyond that only the last tailBytes of output are kept and the model is rebuilt from them when a
 // keyframe is asked for or the flood is over. A keyframe taken during a flood is approximate; the
 // stream that follows it is exact.
@@ -59,10 +60,7 @@ type hub struct {
 	cols, rows int
 	ch         int  // the channel followed; -1 until the first resize or output
 	chByResize bool // ch was chosen by a pty's resize: output of other channels no longer moves it
-	tokens     float64
-	refilled   time.Time
-	dropping   bool
-	tail       []byte
+	budget     *capture.Budget
 	shadows    map[*Shadow]struct{}
 	ended      bool
 }
@@ -75,7 +73,7 @@ func startHub(ring *capture.Ring, cols, rows int, newScreen func(cols, rows int)
 	h := &hub{
 		rd: ring.NewReader(capture.Lossy), start: ring.Start(), newScreen: newScreen,
 		done: make(chan struct{}), screen: newScreen(cols, rows), cols: cols, rows: rows, ch: -1,
-		tokens: screenBurst, refilled: time.Now(), shadows: make(map[*Shadow]struct{}),
+		budget: capture.NewBudget(screenRate, screenBurst, tailBytes), shadows: make(map[*Shadow]struct{}),
 	}
 	go h.run()
 	return h
@@ -99,7 +97,7 @@ func (h *hub) run() {
 		case errors.Is(err, capture.ErrOverrun):
 			// Output was lost: the model is wrong until rebuilt from what follows.
 			h.mu.Lock()
-			h.dropping, h.tail = true, h.tail[:0]
+			h.budget.Lose()
 			h.loseAllLocked()
 			h.mu.Unlock()
 			continue
@@ -133,7 +131,7 @@ func (h *hub) eventLocked(ev capture.Event) {
 			h.ch, h.chByResize = int(ev.Channel), true
 			h.cols, h.rows = sane(int(cols), int(rows))
 			h.screen = h.newScreen(h.cols, h.rows)
-			h.dropping, h.tail = false, h.tail[:0]
+			h.budget.Reset()
 			h.loseAllLocked()
 			return
 		}
@@ -153,22 +151,14 @@ func (h *hub) eventLocked(ev capture.Event) {
 	}
 }
 
-// outputLocked hands p to the model within the budget, or keeps it in the tail, and queues it
+// outputLocked hands p to the model within the budget, or lets the budget keep it, and queues it
 // for every shadow.
 func (h *hub) outputLocked(p []byte, at time.Time) {
-	now := time.Now()
-	h.tokens = min(screenBurst, h.tokens+now.Sub(h.refilled).Seconds()*screenRate)
-	h.refilled = now
-	if h.dropping && h.tokens >= screenBurst {
-		h.resyncLocked() // the flood is over
+	resync, feed := h.budget.Offer(p, time.Now())
+	if resync != nil {
+		h.rebuildLocked(resync) // the flood is over
 	}
-	if h.dropping || float64(len(p)) > h.tokens {
-		if !h.dropping {
-			h.dropping, h.tail = true, h.tail[:0]
-		}
-		h.tail = appendTail(h.tail, p)
-	} else {
-		h.tokens -= float64(len(p))
+	if feed {
 		h.screen.Write(p)
 	}
 	if len(h.shadows) == 0 {
@@ -181,17 +171,15 @@ func (h *hub) outputLocked(p []byte, at time.Time) {
 	}
 }
 
-// resyncLocked rebuilds the model from the tail of the output.
-func (h *hub) resyncLocked() {
-	h.tokens -= float64(len(h.tail))
+// rebuildLocked makes the model anew from a tail of the output.
+func (h *hub) rebuildLocked(tail []byte) {
 	h.screen = h.newScreen(h.cols, h.rows)
-	h.screen.Write(h.tail)
-	h.dropping, h.tail = false, h.tail[:0]
+	h.screen.Write(tail)
 }
 
 func (h *hub) keyframeLocked() Chunk {
-	if h.dropping {
-		h.resyncLocked()
+	if tail := h.budget.Settle(); tail != nil {
+		h.rebuildLocked(tail)
 	}
 	return Chunk{Data: h.screen.Keyframe(), Keyframe: true, Cols: h.cols, Rows: h.rows, Time: time.Now()}
 }
@@ -206,16 +194,6 @@ func (h *hub) size() (cols, rows int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.cols, h.rows
-}
-
-func appendTail(tail, p []byte) []byte {
-	if len(p) >= tailBytes {
-		return append(tail[:0], p[len(p)-tailBytes:]...)
-	}
-	if over := len(tail) + len(p) - tailBytes; over > 0 {
-		tail = append(tail[:0], tail[over:]...)
-	}
-	return append(tail, p...)
 }
 
 // Shadow is a read-only live view of a session's terminal, for one viewer. Its goroutine calls
@@ -341,8 +319,11 @@ type tailScreen struct{ tail []byte }
 
 func newTailScreen(int, int) Screen { return &tailScreen{} }
 
-func (t *tailScreen) Write(p []byte) (int, error) { t.tail = appendTail(t.tail, p); return len(p), nil }
-func (t *tailScreen) Resize(int, int)             {}
+func (t *tailScreen) Write(p []byte) (int, error) {
+	t.tail = capture.AppendTail(t.tail, p, tailBytes)
+	return len(p), nil
+}
+func (t *tailScreen) Resize(int, int) {}
 func (t *tailScreen) Keyframe() []byte {
 	return append([]byte("\x1bc"), t.tail...)
 }
