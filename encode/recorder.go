@@ -38,7 +38,15 @@ type SegmentInfo struct {
 	End     time.Duration `json:"end_ns"`
 	Bytes   int           `json:"bytes"`
 	Records int           `json:"records"`
+	// Media says what the segment holds: "" for an event log (encode/eventlog), MediaMP4 for a
+	// fragmented-MP4 video segment of a graphical session (encode/video). A graphical recording
+	// interleaves the two in one index sequence: each cut yields its video segment, then the event
+	// log of the same time range (input, markers).
+	Media string `json:"media,omitempty"`
 }
+
+// MediaMP4 is SegmentInfo.Media for H.264 video in fragmented MP4.
+const MediaMP4 = "mp4"
 
 // Summary is what a recording amounts to when it ends.
 type Summary struct {
