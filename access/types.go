@@ -58,6 +58,8 @@ type Target struct {
 	// "SHA256:..." fingerprint. Empty means trust on first use: the first key seen is recorded in
 	// the store and enforced from then on.
 	HostKey string `mapstructure:"host_key" json:"host_key,omitempty"`
+	// Telnet overrides the login prompts and timeout of a telnet target; nil keeps the defaults.
+	Telnet *TelnetLogin `mapstructure:"telnet" json:"telnet,omitempty"`
 }
 
 // Grant lets User reach Target, logged in as Account with the vault's credential for it.
@@ -180,7 +182,11 @@ func (t Target) validate() error {
 			return fmt.Errorf("target %q: %w", t.Name, err)
 		}
 	}
-	return nil
+	proto := t.Protocol
+	if proto == "" {
+		proto = "ssh"
+	}
+	return t.Telnet.validate(t.Name, proto)
 }
 
 func (g Grant) validate() error {

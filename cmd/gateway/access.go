@@ -12,6 +12,7 @@ import (
 	"github.com/seed18fc72c3/vigil/access"
 	"github.com/seed18fc72c3/vigil/cmd/config"
 	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
+	"github.com/seed18fc72c3/vigil/proxy/telnet"
 	"github.com/seed18fc72c3/vigil/vault"
 	"golang.org/x/crypto/ssh"
 )
@@ -110,6 +111,7 @@ func (a *Access) Resolve(_ context.Context, p proxyssh.Principal, target string)
 		}
 		return proxyssh.Upstream{
 			Target: t.Name, Account: g.Account, Addr: addr, Protocol: "telnet", Password: secret.Password,
+			Telnet: telnetConfig(t.Telnet),
 		}, nil
 	}
 	auth, err := authMethods(secret)
@@ -125,6 +127,19 @@ func (a *Access) Resolve(_ context.Context, p proxyssh.Principal, target string)
 		PortForward:     g.PortForward,
 		AgentForward:    g.AgentForward,
 	}, nil
+}
+
+// telnetConfig turns a target's login overrides into proxy/telnet's Config; nil keeps every
+// default. Fields left empty are filled with the defaults by telnet.Dial.
+func telnetConfig(l *access.TelnetLogin) *telnet.Config {
+	if l.IsZero() {
+		return nil
+	}
+	return &telnet.Config{
+		Prompts: telnet.Prompts{User: l.UserPrompts, Password: l.PasswordPrompts,
+			Shell: l.ShellPrompts, Failure: l.FailurePatterns},
+		LoginTimeout: l.LoginTimeout,
+	}
 }
 
 // authMethods turns a vaulted secret into SSH auth methods: the key first, then the password,

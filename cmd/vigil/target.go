@@ -18,7 +18,10 @@ func init() {
 }
 
 func targetAddCmd() *cobra.Command {
-	var t access.Target
+	var (
+		t  access.Target
+		tl access.TelnetLogin
+	)
 	c := &cobra.Command{
 		Use:   "add NAME --host HOST",
 		Short: "Add a target; without --host-key its SSH host key is trusted on first use, then enforced",
@@ -27,6 +30,9 @@ func targetAddCmd() *cobra.Command {
 			t.Name = args[0]
 			if err := nameArg("target", t.Name); err != nil {
 				return err
+			}
+			if !tl.IsZero() {
+				t.Telnet = &tl
 			}
 			s, err := openAccessStore(cmd)
 			if err != nil {
@@ -43,16 +49,22 @@ func targetAddCmd() *cobra.Command {
 	c.Flags().IntVar(&t.Port, "port", 0, "port (default: the protocol's, 22 for ssh)")
 	c.Flags().StringVar(&t.Protocol, "protocol", "ssh", "protocol: ssh or telnet (vnc, rdp later)")
 	c.Flags().StringVar(&t.HostKey, "host-key", "", "pinned host key: an authorized_keys/known_hosts line or a SHA256: fingerprint")
+	// Repeatable: each flag adds one pattern; none keeps the defaults of proxy/telnet.
+	c.Flags().StringArrayVar(&tl.UserPrompts, "telnet-user-prompt", nil, "telnet: a user-name prompt to answer with the account, e.g. 'Username:' (repeatable; default: login:, username:, user name:, user:)")
+	c.Flags().StringArrayVar(&tl.PasswordPrompts, "telnet-password-prompt", nil, "telnet: a password prompt to answer with the vaulted password (repeatable; default: password:, passcode:)")
+	c.Flags().StringArrayVar(&tl.ShellPrompts, "telnet-shell-prompt", nil, "telnet: the end of a prompt that means the login succeeded, e.g. 'router1#' (repeatable; default: $ # > %)")
+	c.Flags().StringArrayVar(&tl.FailurePatterns, "telnet-failure", nil, "telnet: text that means the target refused the login (repeatable; default: login incorrect, access denied, ...)")
+	c.Flags().DurationVar(&tl.LoginTimeout, "telnet-login-timeout", 0, "telnet: how long the whole login dialog may take (default 15s)")
 	c.MarkFlagRequired("host")
 	return c
 }
 
 func targetListCmd() *cobra.Command {
-	return storeListCmd("List targets and the host key enforced for each", "NAME\tHOST\tPORT\tPROTOCOL\tHOST KEY\tSOURCE",
+	return storeListCmd("List targets and the host key enforced for each", "NAME\tHOST\tPORT\tPROTOCOL\tHOST KEY\tSOURCE\tTELNET LOGIN",
 		func(s *access.Store) (rows [][]string) {
 			for _, t := range s.Targets() {
 				rows = append(rows, []string{t.Name, t.Host, strconv.Itoa(t.Port), t.Protocol,
-					hostKeyColumn(s, t.Name), source(s, "target", t.Name)})
+					hostKeyColumn(s, t.Name), source(s, "target", t.Name), t.Telnet.String()})
 			}
 			return rows
 		})
