@@ -49,7 +49,18 @@ type Entry struct {
 	PlainSize   int64  `json:"plain_size"`
 	PlainSHA256 string `json:"plain_sha256"`
 	Chain       string `json:"chain"`
+	// Media is "" for an event-log segment and MediaMP4 for a video segment (FORMAT.md); it picks
+	// the key's suffix and is covered by the hash chain.
+	Media string `json:"media,omitempty"`
 }
+
+// Media of a segment (Entry.Media).
+const (
+	MediaEventLog = ""
+	MediaMP4      = "mp4"
+)
+
+func validMedia(m string) bool { return m == MediaEventLog || m == MediaMP4 }
 
 // End is how a recording ended, in the final manifest only.
 type End struct {
@@ -79,9 +90,14 @@ func genesis(m Meta) [32]byte {
 }
 
 // canonical is the line an entry contributes to the hash chain.
+// An event-log entry's line is unchanged from the first recordings; other media add " media=NAME".
 func (e *Entry) canonical() []byte {
-	return fmt.Appendf(nil, "vigil-segment v1 index=%d start_ns=%d end_ns=%d size=%d sha256=%s plain_size=%d plain_sha256=%s\n",
+	b := fmt.Appendf(nil, "vigil-segment v1 index=%d start_ns=%d end_ns=%d size=%d sha256=%s plain_size=%d plain_sha256=%s",
 		e.Index, e.StartNS, e.EndNS, e.Size, e.SHA256, e.PlainSize, e.PlainSHA256)
+	if e.Media != MediaEventLog {
+		b = fmt.Appendf(b, " media=%s", e.Media)
+	}
+	return append(b, '\n')
 }
 
 func chainNext(prev [32]byte, e *Entry) [32]byte {
@@ -93,9 +109,18 @@ func chainNext(prev [32]byte, e *Entry) [32]byte {
 	return out
 }
 
-// SegmentObject returns the key, relative to the prefix, of sealed segment n.
+// SegmentObject returns the key, relative to the prefix, of sealed event-log segment n.
 func SegmentObject(n int) string {
 	return storage.SegmentKey("", n) + sealedSuffix
+}
+
+// SegmentObjectMedia returns the key, relative to the prefix, of sealed segment n holding media:
+// seg-N.vlog.age for an event log, seg-N.mp4.age for video.
+func SegmentObjectMedia(n int, media string) string {
+	if media == MediaMP4 {
+		return strings.TrimSuffix(storage.SegmentKey("", n), ".vlog") + ".mp4" + sealedSuffix
+	}
+	return SegmentObject(n)
 }
 
 // CheckpointName returns the key, relative to the prefix, of checkpoint n.
@@ -108,6 +133,9 @@ func segmentNumber(name string) (int, bool) {
 	base, ok := strings.CutSuffix(name, sealedSuffix)
 	if !ok {
 		return 0, false
+	}
+	if v, ok := strings.CutSuffix(base, ".mp4"); ok {
+		base = v + ".vlog"
 	}
 	return storage.SegmentNumber(base)
 }
@@ -188,19 +216,22 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if m.Kind == KindCheckpoint {
 		first = m.Segments[0].Index
 	}
-	var lastEnd int64
+	lastEnd := map[string]int64{} // per media: a graphical recording interleaves video and events
 	for i := range m.Segments {
 		e := &m.Segments[i]
 		if e.Index != first+i || e.Index < 0 {
 			return nil, fmt.Errorf("%w: entry %d has index %d", ErrBadManifest, i, e.Index)
 		}
-		if e.Key != SegmentObject(e.Index) {
+		if !validMedia(e.Media) {
+			return nil, fmt.Errorf("%w: segment %d media %q", ErrBadManifest, e.Index, e.Media)
+		}
+		if e.Key != SegmentObjectMedia(e.Index, e.Media) {
 			return nil, fmt.Errorf("%w: segment %d key %q", ErrBadManifest, e.Index, e.Key)
 		}
-		if e.StartNS < 0 || e.EndNS < e.StartNS || (m.Kind == KindFinal && e.StartNS < lastEnd) {
+		if e.StartNS < 0 || e.EndNS < e.StartNS || (m.Kind == KindFinal && e.StartNS < lastEnd[e.Media]) {
 			return nil, fmt.Errorf("%w: segment %d time range %d..%d", ErrBadManifest, e.Index, e.StartNS, e.EndNS)
 		}
-		lastEnd = e.EndNS
+		lastEnd[e.Media] = e.EndNS
 		if e.Size < 0 || e.PlainSize < 0 {
 			return nil, fmt.Errorf("%w: segment %d negative size", ErrBadManifest, e.Index)
 		}

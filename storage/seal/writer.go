@@ -89,6 +89,14 @@ func (w *Writer) Prefix() string { return w.prefix }
 // objects are stored. index must be the next one (0, 1, 2, ...), else the error wraps ErrOrder.
 // Any failure closes the Writer; the caller ends the session.
 func (w *Writer) PutSegment(ctx context.Context, index int, start, end time.Duration, plaintext []byte) error {
+	return w.PutSegmentMedia(ctx, index, MediaEventLog, start, end, plaintext)
+}
+
+// PutSegmentMedia is PutSegment for a segment of the given media (MediaEventLog or MediaMP4).
+func (w *Writer) PutSegmentMedia(ctx context.Context, index int, media string, start, end time.Duration, plaintext []byte) error {
+	if !validMedia(media) {
+		return fmt.Errorf("seal: segment %d: unknown media %q", index, media)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
@@ -97,14 +105,14 @@ func (w *Writer) PutSegment(ctx context.Context, index int, start, end time.Dura
 	if index != len(w.entries) {
 		return fmt.Errorf("seal: segment %d: %w: want segment %d", index, ErrOrder, len(w.entries))
 	}
-	if err := w.putSegment(ctx, index, start, end, plaintext); err != nil {
+	if err := w.putSegment(ctx, index, media, start, end, plaintext); err != nil {
 		w.err = fmt.Errorf("%w: %v", ErrClosed, err)
 		return err
 	}
 	return nil
 }
 
-func (w *Writer) putSegment(ctx context.Context, index int, start, end time.Duration, plaintext []byte) error {
+func (w *Writer) putSegment(ctx context.Context, index int, media string, start, end time.Duration, plaintext []byte) error {
 	var sealed bytes.Buffer
 	// age adds a header (about 200 bytes per recipient) and 16 bytes per 64 KiB chunk.
 	sealed.Grow(len(plaintext) + len(plaintext)/4096 + 256*len(w.recips) + 256)
@@ -120,7 +128,7 @@ func (w *Writer) putSegment(ctx context.Context, index int, start, end time.Dura
 	}
 	sum, plainSum := sha256.Sum256(sealed.Bytes()), sha256.Sum256(plaintext)
 	e := Entry{
-		Index: index, Key: SegmentObject(index), StartNS: int64(start), EndNS: int64(end),
+		Index: index, Key: SegmentObjectMedia(index, media), Media: media, StartNS: int64(start), EndNS: int64(end),
 		Size: int64(sealed.Len()), SHA256: hex.EncodeToString(sum[:]),
 		PlainSize: int64(len(plaintext)), PlainSHA256: hex.EncodeToString(plainSum[:]),
 	}
