@@ -103,7 +103,7 @@ func (r *Recordings) Sink(meta encode.SessionMeta) (encode.SegmentSink, error) {
 type sealSink struct{ w *seal.Writer }
 
 func (s sealSink) PutSegment(ctx context.Context, seg encode.SegmentInfo, data []byte) error {
-	return s.w.PutSegment(ctx, seg.Index, seg.Start, seg.End, data)
+	return s.w.PutSegmentMedia(ctx, seg.Index, seg.Media, seg.Start, seg.End, data)
 }
 
 // Finish signs the final manifest; the summary's figures go in its end record.
