@@ -23,6 +23,12 @@
 // and Terminate (the cause, a *TerminatedError, names the auditor and the reason). Each action is
 // a marker in the recording and an audit event with its Actor.
 //
+// Other front ends (frontend.go): Server.ServeFrontend runs a session for a Frontend (the web
+// UI's terminal over a websocket) whose user the caller authenticated. The Frontend is dressed as
+// an SSH connection with one session channel, so the session is the same code as an SSH client's:
+// the Policy's access check, the ring, the recorder, prompt redaction, live control and the audit
+// events (session-start says "via web").
+//
 // proxy/ssh imports capture, proxy/redact and proxy/ssh/transfer; it declares the small interfaces it
 // needs from access and vault (Authenticator, Policy, Recorder) and cmd wires them in.
 package ssh

@@ -34,6 +34,10 @@ type Server struct {
 
 	liveMu sync.Mutex
 	live   map[string]*session // sessions that reached the recording stage, by id
+
+	// down ends when Serve's context does: frontend sessions (ServeFrontend) end with it too.
+	down     context.Context
+	downStop context.CancelFunc
 }
 
 // NewServer checks cfg, fills in defaults and returns a Server.
@@ -57,11 +61,14 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Audit == nil {
 		cfg.Audit = func(AuditEvent) {}
 	}
+	down, downStop := context.WithCancel(context.Background())
 	return &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		limiter: newFailureLimiter(cfg.MaxAuthFailuresPerMinute, time.Now),
-		live:    make(map[string]*session),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		limiter:  newFailureLimiter(cfg.MaxAuthFailuresPerMinute, time.Now),
+		live:     make(map[string]*session),
+		down:     down,
+		downStop: downStop,
 	}, nil
 }
 
@@ -77,6 +84,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel(ErrShutdown)
 	stop := context.AfterFunc(ctx, func() {
 		cancel(ErrShutdown)
+		s.downStop()
 		ln.Close()
 	})
 	defer stop()
@@ -183,6 +191,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		return
 	}
 	c.SetDeadline(time.Time{})
-	sess := newSession(ctx, s, conn)
+	ext := conn.Permissions.Extensions
+	sess := newSession(ctx, s, conn, Principal{User: ext[extUser], Role: ext[extRole]}, ext[extTarget], conn.RemoteAddr().String())
 	sess.run(chans, reqs)
 }

@@ -20,7 +20,8 @@ import (
 // one upstream connection shared by all its channels.
 type session struct {
 	srv    *Server
-	conn   *ssh.ServerConn
+	conn   userConn
+	via    string // "" for an SSH client, else the Frontend's kind ("web"), for the audit trail
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	id     string
@@ -56,7 +57,17 @@ func newSessionID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func newSession(parent context.Context, srv *Server, conn *ssh.ServerConn) *session {
+// userConn is the user's side of a session: an SSH client's connection, or a Frontend dressed as
+// one (frontend.go). Wait returns when the user is gone; Close ends the connection and every
+// channel on it; OpenChannel opens a channel towards the user (remote port forwarding).
+type userConn interface {
+	OpenChannel(name string, data []byte) (ssh.Channel, <-chan *ssh.Request, error)
+	Wait() error
+	Close() error
+}
+
+// newSession starts a session for user, who named target ("" for the menu), from remote.
+func newSession(parent context.Context, srv *Server, conn userConn, user Principal, target, remote string) *session {
 	ctx, cancel := context.WithCancelCause(parent)
 	s := &session{
 		srv:      srv,
@@ -64,10 +75,10 @@ func newSession(parent context.Context, srv *Server, conn *ssh.ServerConn) *sess
 		ctx:      ctx,
 		cancel:   cancel,
 		id:       newSessionID(),
-		user:     Principal{User: conn.Permissions.Extensions[extUser], Role: conn.Permissions.Extensions[extRole]},
-		remote:   conn.RemoteAddr().String(),
+		user:     user,
+		remote:   remote,
 		start:    time.Now(),
-		target:   conn.Permissions.Extensions[extTarget],
+		target:   target,
 		channels: make(map[uint32]*sessionChannel),
 		notices:  make(chan string, 8),
 	}
@@ -321,7 +332,11 @@ func (s *session) connectLocked(info SessionInfo) error {
 	s.markerMu.Lock()
 	s.marker = ring.NewProducer()
 	s.markerMu.Unlock()
-	s.audit2(AuditEvent{Kind: AuditSessionStart, Target: up.Target})
+	start := AuditEvent{Kind: AuditSessionStart, Target: up.Target}
+	if s.via != "" {
+		start.Detail = "via " + s.via
+	}
+	s.audit2(start)
 	s.srv.log.Info("ssh session start", "session", s.id, "user", s.user.User, "target", up.Target, "account", up.Account, "remote", s.remote)
 
 	// Recording started before dialing so that failed attempts are on record too.
