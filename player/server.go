@@ -20,6 +20,8 @@ type Config struct {
 	// Live is the gateway's sessions in progress (watch, pause, resume, terminate); nil shows
 	// none.
 	Live LiveSessions
+	// Terminals opens SSH and telnet targets in the browser terminal (webterm.go); nil offers none.
+	Terminals Terminals
 	// Audit receives logins, failed logins, logouts, replays and searches; nil drops them.
 	Audit func(AuditEvent)
 	// Logger gets operational messages (never passwords, codes or cookies); nil discards.
@@ -101,6 +103,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/sessions/{id}/records", s.authed(s.handleRecords, anyRole))
 	s.mux.Handle("GET /api/search", s.authed(s.handleSearch, anyRole))
 	s.liveRoutes()
+	s.termRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})
