@@ -137,7 +137,7 @@ type Config struct {
 	Ring     capture.Config // zero: RingConfig()
 	Keys     KeyPolicy
 	Recorder Recorder
-	Registry *Registry         // nil: the session is not listed
+	Registry *Registry        // nil: the session is not listed
 	Audit    func(AuditEvent) // nil: no audit
 	Logger   *slog.Logger     // nil: slog.Default()
 }

@@ -251,7 +251,9 @@ func TestAttachIsConsistent(t *testing.T) {
 	}
 }
 
-func key(down bool, sym uint32) frame.Input { return frame.Input{Kind: frame.InputKey, Down: down, Keysym: sym} }
+func key(down bool, sym uint32) frame.Input {
+	return frame.Input{Kind: frame.InputKey, Down: down, Keysym: sym}
+}
 
 // TestInputRedaction: printable keys reach the target but the ring holds only redaction counts;
 // control keys and pointer events are recorded; with KeysAll everything is.
