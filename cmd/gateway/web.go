@@ -176,16 +176,22 @@ func (s WebSearch) Search(ctx context.Context, q index.Query) (index.Result, err
 // and, when live is given (the SSH gateway; at most one is used), to its live sessions.
 func NewWebServer(cfg config.Config, rec *Recordings, store *access.Store, ix *index.Index, auditLog *audit.Log, log *slog.Logger, secure bool, live ...LiveSessions) (*player.Server, error) {
 	var pl player.LiveSessions
+	var terms player.Terminals
 	if len(live) > 0 && live[0] != nil {
 		pl = &WebLive{Src: live[0], Log: log}
+		// The gateway that shows its live sessions also runs the browser terminal's sessions.
+		if ts, ok := live[0].(TerminalServer); ok {
+			terms = &WebTerm{Src: ts, Log: log}
+		}
 	}
 	return player.NewServer(player.Config{
-		Live:     pl,
-		Auth:     &WebAuth{Store: store, TOTP: access.OpenTOTP(TOTPPath(cfg))},
-		Sessions: &WebSessions{Recordings: rec},
-		Search:   WebSearch{Index: ix},
-		Logger:   log,
-		Secure:   secure,
+		Live:      pl,
+		Terminals: terms,
+		Auth:      &WebAuth{Store: store, TOTP: access.OpenTOTP(TOTPPath(cfg))},
+		Sessions:  &WebSessions{Recordings: rec},
+		Search:    WebSearch{Index: ix},
+		Logger:    log,
+		Secure:    secure,
 		Audit: func(e player.AuditEvent) {
 			ev := audit.Event{Time: e.Time, Kind: e.Kind, User: e.User, Remote: e.Remote, Session: e.Session, Detail: e.Detail}
 			if err := auditLog.Append(ev); err != nil {
