@@ -84,4 +84,3 @@ func writeTemp(t testing.TB, b []byte) string {
 	}
 	return name
 }
-

@@ -73,7 +73,7 @@ func seconds(t testing.TB, s string) time.Duration {
 	if err != nil {
 		t.Fatalf("ffprobe time %q: %v", s, err)
 	}
-	return time.Duration(math.Round(f * 1e6)) * time.Microsecond
+	return time.Duration(math.Round(f*1e6)) * time.Microsecond
 }
 
 // checkProbe checks what FORMAT.md promises of a segment [start, end) with frames at ts.
