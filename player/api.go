@@ -31,6 +31,8 @@ var (
 	ErrBadCredentials = errors.New("player: bad credentials")
 	// ErrNotFound: no session by that id.
 	ErrNotFound = errors.New("player: not found")
+	// ErrForbidden: the user holds no grant to that target (Desktops.Connect).
+	ErrForbidden = errors.New("player: forbidden")
 )
 
 // Authenticator checks logins.

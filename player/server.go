@@ -22,6 +22,12 @@ type Config struct {
 	Live LiveSessions
 	// Terminals opens SSH and telnet targets in the browser terminal (webterm.go); nil offers none.
 	Terminals Terminals
+	// Desktops opens and shadows graphical sessions in the browser (desktop.go); nil offers none.
+	Desktops Desktops
+	// DesktopClipboard lets clipboard text pass between the browser and graphical targets.
+	DesktopClipboard bool
+	// Video is the MP4 video of graphical recordings (video.go); nil plays none.
+	Video VideoSource
 	// Audit receives logins, failed logins, logouts, replays and searches; nil drops them.
 	Audit func(AuditEvent)
 	// Logger gets operational messages (never passwords, codes or cookies); nil discards.
@@ -104,6 +110,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/search", s.authed(s.handleSearch, anyRole))
 	s.liveRoutes()
 	s.termRoutes()
+	s.desktopRoutes()
+	s.videoRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})
