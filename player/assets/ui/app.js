@@ -3,6 +3,7 @@
 import * as api from './api.js';
 import { renderPlayer } from './player.js';
 import { renderLive } from './live.js';
+import { renderTargets, renderTerm } from './term.js';
 
 const main = document.getElementById('main');
 let user = null;
@@ -132,6 +133,8 @@ async function route() {
   document.getElementById('who').textContent = `${user.user} (${user.role})`;
   try {
     if (path.startsWith('/live/')) await renderLive(main, decodeURIComponent(path.slice(6)), user);
+    else if (path === '/targets') await renderTargets(main);
+    else if (path.startsWith('/term/')) renderTerm(main, decodeURIComponent(path.slice(6)));
     else if (path.startsWith('/play/')) await renderPlayer(main, decodeURIComponent(path.slice(6)), params);
     else if (path === '/search') await renderSearch(params);
     else await renderSessions(params);
