@@ -49,6 +49,11 @@ func (s *Store) SetPassword(name string, pw []byte) error {
 	return s.updateUser(name, func(u *User) error { u.PasswordHash = hash; return nil })
 }
 
+// SetExport gives or takes a stored user's permission to export evidence (User.Export).
+func (s *Store) SetExport(name string, on bool) error {
+	return s.updateUser(name, func(u *User) error { u.Export = on; return nil })
+}
+
 // AddKey adds an authorized_keys line (without options) to a stored user's keys.
 func (s *Store) AddKey(name, line string) error {
 	key, err := parseUserKey(line)

@@ -46,6 +46,11 @@ type User struct {
 	// PublicKeys are authorized_keys lines, without options.
 	PublicKeys []string `mapstructure:"public_keys" json:"public_keys,omitempty"`
 	Role       Role     `mapstructure:"role" json:"role"`
+	// Export lets an auditor or admin take evidence bundles out through the web UI. It is a
+	// permission of its own, off by default: watching a session is not the same as handing it to a
+	// third party. (The CLI's `vigil export` runs on the node with the data directory's keys, so
+	// whoever runs it is the node's operator; it is audited the same way.)
+	Export bool `mapstructure:"export" json:"export,omitempty"`
 }
 
 // Target is a server Vigil logs in to on a user's behalf.

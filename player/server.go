@@ -22,6 +22,10 @@ type Config struct {
 	Live LiveSessions
 	// Terminals opens SSH and telnet targets in the browser terminal (webterm.go); nil offers none.
 	Terminals Terminals
+	// Exporter makes evidence bundles for users with the export permission (export.go); nil, or
+	// no ExportDir, offers none. ExportDir holds finished bundles (0600) until they expire.
+	Exporter  Exporter
+	ExportDir string
 	// Desktops opens and shadows graphical sessions in the browser (desktop.go); nil offers none.
 	Desktops Desktops
 	// DesktopClipboard lets clipboard text pass between the browser and graphical targets.
@@ -56,12 +60,13 @@ var ErrConfig = errors.New("player: bad config")
 
 // Server is the web UI and its API. It is an http.Handler; its methods are safe for concurrent use.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	mux    *http.ServeMux
-	logins *loginStore
-	limit  *limiter
-	verify *verifyCache
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	logins  *loginStore
+	limit   *limiter
+	verify  *verifyCache
+	exports *exportJobs
 }
 
 // NewServer returns the UI's handler; mount it at "/" of the web listener.
@@ -109,6 +114,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/sessions/{id}/records", s.authed(s.handleRecords, anyRole))
 	s.mux.Handle("GET /api/search", s.authed(s.handleSearch, anyRole))
 	s.liveRoutes()
+	s.exportRoutes()
 	s.termRoutes()
 	s.desktopRoutes()
 	s.videoRoutes()

@@ -90,6 +90,9 @@ type EvidenceOptions struct {
 	Exporter string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Progress, when set, is called after each segment is written with the segments done so far
+	// and the total of the export (the web UI's progress bar). It must not block for long.
+	Progress func(done, total int)
 }
 
 func (o EvidenceOptions) protection() (string, error) {
@@ -180,6 +183,7 @@ func (r *Recordings) ExportEvidence(ctx context.Context, w io.Writer, ids []stri
 		return kflate.NewWriter(w, kflate.BestSpeed)
 	})
 	seen := map[string]bool{}
+	var refs []Recording
 	for _, id := range ids {
 		ref, err := r.Find(ctx, id)
 		if err != nil {
@@ -189,6 +193,11 @@ func (r *Recordings) ExportEvidence(ctx context.Context, w io.Writer, ids []stri
 			continue
 		}
 		seen[ref.ID] = true
+		refs = append(refs, ref)
+		b.total += ref.Segments
+	}
+	b.progress = opt.Progress
+	for _, ref := range refs {
 		s, err := r.exportSession(ctx, b, ref, mode, opt, events[ref.ID])
 		if err != nil {
 			return nil, fmt.Errorf("evidence: session %s: %w", ref.ID, err)
@@ -302,6 +311,10 @@ func (r *Recordings) exportSession(ctx context.Context, b *bundleWriter, ref Rec
 		if err != nil {
 			return s, fmt.Errorf("segment %d: %w", e.Index, err)
 		}
+		b.done++
+		if b.progress != nil {
+			b.progress(b.done, max(b.total, b.done))
+		}
 	}
 	if err := b.file(dir+bundleSums, plainSums.Bytes(), true); err != nil {
 		return s, err
@@ -411,6 +424,9 @@ func readAudit(path string) (map[string][][]byte, AuditCheck, error) {
 type bundleWriter struct {
 	zw   *zip.Writer
 	sums map[string]string
+	// done of total segments written, reported to progress.
+	done, total int
+	progress    func(done, total int)
 }
 
 // file adds name; compress is false for what deflate cannot shrink (age ciphertext).

@@ -190,6 +190,9 @@ func NewWebServer(cfg config.Config, rec *Recordings, store *access.Store, ix *i
 		Auth:      &WebAuth{Store: store, TOTP: access.OpenTOTP(TOTPPath(cfg))},
 		Sessions:  &WebSessions{Recordings: rec},
 		Search:    WebSearch{Index: ix},
+		Exporter:  &WebExporter{Recordings: rec, Store: store, Audit: auditLog, AuditPath: AuditPath(cfg)},
+		// Bundles wait here for their download; they are sealed to the recipient, never in clear.
+		ExportDir: cfg.Path("exports"),
 		Logger:    log,
 		Secure:    secure,
 		Audit: func(e player.AuditEvent) {

@@ -27,6 +27,8 @@ export const session = (id) => call('GET', `/api/sessions/${encodeURIComponent(i
 export const verify = (id) => call('GET', `/api/sessions/${encodeURIComponent(id)}/verify`);
 export const live = () => call('GET', '/api/live');
 export const liveAction = (id, action, body) => call('POST', `/api/live/${encodeURIComponent(id)}/${action}`, body || {});
+export const startExport = (body) => call('POST', '/api/exports', body);
+export const exportStatus = (id) => call('GET', `/api/exports/${encodeURIComponent(id)}`);
 export const search = (params) => call('GET', '/api/search?' + new URLSearchParams(params));
 
 // records fetches the segment holding `from` (ms): {head, records}, payloads decoded to bytes.

@@ -4,6 +4,7 @@ import * as api from './api.js';
 import { renderPlayer } from './player.js';
 import { renderLive } from './live.js';
 import { renderTargets, renderTerm } from './term.js';
+import { exportPanel } from './export.js';
 
 const main = document.getElementById('main');
 let user = null;
@@ -61,8 +62,16 @@ async function renderSessions(params) {
     location.hash = '#/sessions?' + q;
   });
   const body = el('tbody');
-  main.replaceChildren(el('h2', {}, 'Sessions'), form, el('table', { id: 'sessions' },
-    el('thead', {}, el('tr', {}, ...['Start', 'User', 'Target', 'Protocol', 'Duration', 'Size', 'End', 'Seal'].map((h) => el('th', {}, h)))), body));
+  // Auditors and admins may pick sessions to export as evidence (the server checks the export
+  // permission itself).
+  const canExport = user.role !== 'user';
+  const picked = new Set();
+  const panel = el('div', { id: 'export-slot' });
+  const exportBtn = el('button', { type: 'button', id: 'export', disabled: '', hidden: canExport ? undefined : '', onclick: () => {
+    panel.replaceChildren(exportPanel([...picked], () => panel.replaceChildren()));
+  } }, 'Export selected…');
+  main.replaceChildren(el('h2', {}, 'Sessions'), form, exportBtn, panel, el('table', { id: 'sessions' },
+    el('thead', {}, el('tr', {}, ...[canExport ? '' : null, 'Start', 'User', 'Target', 'Protocol', 'Duration', 'Size', 'End', 'Seal'].filter((h) => h !== null).map((h) => el('th', {}, h)))), body));
   const filters = {};
   for (const k of ['user', 'target', 'protocol', 'since', 'until', 'status']) if (params.get(k)) filters[k] = params.get(k);
   const [{ sessions }, liveList] = await Promise.all([api.sessions(filters), api.live().catch(() => ({ sessions: [] }))]);
@@ -79,6 +88,12 @@ async function renderSessions(params) {
       el('td', {}, new Date(s.start).toLocaleString()), el('td', {}, s.user), el('td', {}, s.target), el('td', {}, s.protocol),
       el('td', {}, fmtDuration(s.duration_ms)), el('td', {}, fmtBytes(s.bytes)),
       s.live ? liveCell(s, live.get(s.id)) : el('td', {}, s.cause || (s.broken ? 'unreadable' : '')), seal);
+    if (canExport) {
+      const box = el('input', { type: 'checkbox', class: 'pick', 'data-id': s.id, disabled: s.live ? '' : undefined, title: s.live ? 'export after the session ends' : 'select for export',
+        onclick: (ev) => ev.stopPropagation(),
+        onchange: (ev) => { if (ev.target.checked) picked.add(s.id); else picked.delete(s.id); exportBtn.disabled = picked.size === 0; } });
+      tr.prepend(el('td', { onclick: (ev) => ev.stopPropagation() }, box));
+    }
     body.append(tr);
     if (!s.verified) api.verify(s.id).then((v) => showSeal(seal, v.verified)).catch(() => { seal.textContent = '?'; });
   }
