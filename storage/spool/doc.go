@@ -8,6 +8,12 @@
 // an outage across a restart) uploads them first, in their original order. Get, Stat and List
 // serve from the remote and fill in objects still waiting in the spool.
 //
+// Write-once costs no remote request per Put: the spool lists a directory of the remote once, at
+// its first Put there, and from then on keeps its own record of the keys in it (record.go). A
+// recording is one directory with one writer, so the record is exact for recordings; an object
+// another writer puts into a recorded directory is refused at upload by the remote's conditional
+// PUT (If-None-Match), and a differing spooled object is kept aside under conflict/.
+//
 // When the spool cannot take an object (MaxBytes reached, or the local disk fails) Put returns
 // the error, wrapping ErrSpoolFull or the disk's error: the recorder must then fail the session
 // closed, never drop the segment.

@@ -145,7 +145,13 @@ func (s *Spool) delete(ctx context.Context, key string) error {
 		e := s.byKey[key]
 		if e == nil || !e.ready {
 			s.mu.Unlock()
-			return s.remote.Delete(ctx, key)
+			err := s.remote.Delete(ctx, key)
+			if err == nil || errors.Is(err, fs.ErrNotExist) {
+				s.mu.Lock()
+				s.forget(key)
+				s.mu.Unlock()
+			}
+			return err
 		}
 		if e.inflight {
 			ch := s.changed
@@ -159,6 +165,7 @@ func (s *Spool) delete(ctx context.Context, key string) error {
 		i := slices.Index(s.queue, e)
 		s.queue = slices.Delete(s.queue, i, i+1)
 		delete(s.byKey, key)
+		s.forget(key)
 		s.used -= e.size
 		close(s.changed)
 		s.changed = make(chan struct{})

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -31,7 +30,8 @@ type Options struct {
 	// UploadTimeout bounds one upload attempt, so a hung connection cannot stall the queue
 	// (default 5 minutes).
 	UploadTimeout time.Duration
-	// CheckTimeout bounds the remote Stat by which Put enforces write-once (default 5 s).
+	// CheckTimeout bounds the remote List (once per directory) or Stat by which Put enforces
+	// write-once (default 5 s).
 	CheckTimeout time.Duration
 	// Logger receives upload failures and recoveries (keys and errors, never object bytes).
 	Logger *slog.Logger
@@ -82,9 +82,12 @@ type Spool struct {
 	used       int64             // bytes of queued objects
 	nextSeq    uint64
 	closed     bool
-	remoteDown bool          // the last upload attempt failed
-	lastErr    error         // of the last failed upload attempt
-	changed    chan struct{} // closed and replaced whenever an upload attempt ends or the queue shrinks
+	remoteDown bool                  // the last upload attempt failed
+	lastErr    error                 // of the last failed upload attempt
+	changed    chan struct{}         // closed and replaced whenever an upload attempt ends or the queue shrinks
+	dirs       map[string]*dirRecord // which keys exist, by directory (record.go)
+	dirClock   uint64
+	maxDirs    int
 
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -104,6 +107,8 @@ func New(local, remote storage.Backend, opts Options) (*Spool, error) {
 		opts:    opts,
 		log:     opts.Logger,
 		byKey:   make(map[string]*entry),
+		dirs:    make(map[string]*dirRecord),
+		maxDirs: defaultMaxDirs,
 		changed: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
@@ -144,6 +149,7 @@ func (s *Spool) recover(ctx context.Context) error {
 		s.byKey[key] = e
 		s.queue = append(s.queue, e)
 		s.used += e.size
+		s.remember(key)
 	}
 	if len(s.queue) > 0 {
 		s.log.Info("spool: resuming uploads left from an earlier run", "objects", len(s.queue), "bytes", s.used)
@@ -161,11 +167,13 @@ func (s *Spool) readHeader(ctx context.Context, lk string) (string, int64, error
 	return key, int64(len(encodeHeader(key))), err
 }
 
-// Put implements storage.Backend. It returns once the object is durable in the spool, not when
-// it reaches the remote. Write-once is checked against the spool and, unless the last upload
-// failed (the remote is likely down and the check would only stall the caller), against the
-// remote; a duplicate that slips through then is caught at upload, where the spool compares the
-// two objects and keeps a differing one aside (see the package doc).
+// Put implements storage.Backend. It returns once the object is durable in the spool (fsynced),
+// not when it reaches the remote. Write-once is checked against the spool and against its record
+// of the key's directory, which it fills with one remote List at the first Put into a directory
+// (record.go): a recorder's Puts then cost no remote request each. While the last upload failed
+// (the remote is likely down and a check would only stall the caller) an unlisted directory is
+// not checked; a duplicate that slips through is caught at upload by the remote's conditional
+// PUT, where the spool compares the two objects and keeps a differing one aside.
 func (s *Spool) Put(ctx context.Context, key string, r io.Reader, size int64) error {
 	if err := s.put(ctx, key, r, size); err != nil {
 		return fmt.Errorf("spool: put %s: %w", key, err)
@@ -195,7 +203,7 @@ func (s *Spool) put(ctx context.Context, key string, r io.Reader, size int64) er
 	e := &entry{seq: s.nextSeq, key: key}
 	s.nextSeq++
 	s.byKey[key] = e
-	avail, checkRemote := s.opts.MaxBytes-s.used, !s.remoteDown
+	avail, remoteUp := s.opts.MaxBytes-s.used, !s.remoteDown
 	s.mu.Unlock()
 
 	ok := false
@@ -206,18 +214,8 @@ func (s *Spool) put(ctx context.Context, key string, r io.Reader, size int64) er
 			s.mu.Unlock()
 		}
 	}()
-	if checkRemote {
-		cctx, cancel := context.WithTimeout(ctx, s.opts.CheckTimeout)
-		_, err := s.remote.Stat(cctx, key)
-		cancel()
-		switch {
-		case err == nil:
-			return storage.ErrExist
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case !errors.Is(err, fs.ErrNotExist):
-			s.log.Warn("spool: cannot check the remote for an existing object; spooling anyway", "key", key, "err", err)
-		}
+	if err := s.checkRemote(ctx, key, remoteUp); err != nil {
+		return err
 	}
 
 	hdr := encodeHeader(key)
@@ -245,6 +243,7 @@ func (s *Spool) put(ctx context.Context, key string, r io.Reader, size int64) er
 	e.size, e.modTime, e.ready = lr.n, time.Now(), true
 	s.used += e.size
 	s.queue = append(s.queue, e)
+	s.remember(key)
 	ok = true
 	s.mu.Unlock()
 	select {
