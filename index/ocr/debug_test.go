@@ -1,0 +1,50 @@
+package ocr
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"testing"
+)
+
+// TestDebugScene prints what one scene reads as (OCR_SCENE=name); for tuning only.
+func TestDebugScene(t *testing.T) {
+	s := os.Getenv("OCR_SCENE")
+	if s == "" {
+		t.Skip("set OCR_SCENE")
+	}
+	cfg := DefaultConfig()
+	cfg.MinConfidence = 0
+	p := startPool(t, cfg)
+	img, _ := loadScene(t, s)
+	g := toGray(img, img.Bounds())
+	os.MkdirAll("/tmp/ocrdbg", 0o755)
+	for i, b := range blocks(g, img.Bounds()) {
+		t.Logf("block %v line %d bg %v", b, lineHeight(g, b.Rectangle), background(img, b.Rectangle))
+		_ = b.multi
+		pgm := prepare(nil, img, b.Rectangle, 2)
+		writePGMAsPNG(t, fmt.Sprintf("/tmp/ocrdbg/%s-%d.png", s, i), pgm)
+	}
+	texts, err := p.Recognize(context.Background(), img, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range texts {
+		t.Logf("%v %.0f %q", x.Rect, x.Confidence, x.Text)
+	}
+}
+
+func writePGMAsPNG(t *testing.T, name string, pgm []byte) {
+	var w, h, maxv int
+	n, err := fmt.Sscanf(string(pgm), "P5\n%d %d\n%d\n", &w, &h, &maxv)
+	if err != nil || n != 3 {
+		t.Fatal(err)
+	}
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	copy(img.Pix, pgm[len(pgm)-w*h:])
+	f, _ := os.Create(name)
+	defer f.Close()
+	png.Encode(f, img)
+}
