@@ -317,6 +317,12 @@ func (c *desktopConn) load(img *image.RGBA) {
 	}
 	c.fb.Load(img)
 	c.fb.TakeDirty()
+	// Apply makes every pixel opaque; a snapshot from elsewhere may not be, and the canvas
+	// would show a transparent X byte as a hole.
+	pix := c.fb.Image().Pix
+	for i := 3; i < len(pix); i += 4 {
+		pix[i] = 0xff
+	}
 	c.pub = c.fb.Snapshot()
 	c.resized = true
 	c.dirty = append(c.dirty[:0], c.pub.Bounds())

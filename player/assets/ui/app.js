@@ -3,6 +3,8 @@
 import * as api from './api.js';
 import { renderPlayer } from './player.js';
 import { renderLive } from './live.js';
+import { renderDesktop, appendDesktopTargets, isGraphical } from './desktop.js';
+import { renderVideo, videoSegments } from './video.js';
 import { renderTargets, renderTerm } from './term.js';
 import { exportPanel } from './export.js';
 
@@ -79,7 +81,7 @@ async function renderSessions(params) {
   // Live sessions not in the store yet (no segment written) still show, at the top.
   for (const l of liveList.sessions) {
     if (sessions.some((s) => s.id === l.id) || filters.status === 'ended') continue;
-    sessions.unshift({ id: l.id, user: l.user, target: l.target, protocol: 'ssh', start: l.start, duration_ms: Date.now() - Date.parse(l.start), bytes: 0, live: true, verified: '' });
+    sessions.unshift({ id: l.id, user: l.user, target: l.target, protocol: l.protocol || 'ssh', start: l.start, duration_ms: Date.now() - Date.parse(l.start), bytes: 0, live: true, verified: '' });
   }
   for (const s of sessions) {
     const seal = el('td', { class: 'seal' }, s.verified ? '' : '…');
@@ -104,7 +106,7 @@ async function renderSessions(params) {
 function liveCell(s, l) {
   const td = el('td', { class: 'live' }, l && l.paused ? 'live (paused)' : 'live');
   if (l && user.role !== 'user') {
-    td.append(' ', el('a', { class: 'watch', href: `#/live/${encodeURIComponent(s.id)}`, onclick: (ev) => ev.stopPropagation() }, 'watch'));
+    td.append(' ', el('a', { class: 'watch', href: `#/${isGraphical(s.protocol) ? 'watch' : 'live'}/${encodeURIComponent(s.id)}`, onclick: (ev) => ev.stopPropagation() }, 'watch'));
   }
   return td;
 }
@@ -150,9 +152,17 @@ async function route() {
     if (path.startsWith('/live/')) await renderLive(main, decodeURIComponent(path.slice(6)), user);
     else if (path === '/targets') await renderTargets(main);
     else if (path.startsWith('/term/')) renderTerm(main, decodeURIComponent(path.slice(6)));
-    else if (path.startsWith('/play/')) await renderPlayer(main, decodeURIComponent(path.slice(6)), params);
+    else if (path.startsWith('/desktop/')) await renderDesktop(main, { target: decodeURIComponent(path.slice(9)) }, user);
+    else if (path.startsWith('/watch/')) await renderDesktop(main, { shadow: decodeURIComponent(path.slice(7)) }, user);
+    else if (path.startsWith('/play/')) {
+      // Graphical recordings play as video; text ones in the terminal player.
+      const id = decodeURIComponent(path.slice(6));
+      const video = await videoSegments(id).catch(() => []);
+      if (video.length) await renderVideo(main, id, params, video); else await renderPlayer(main, id, params);
+    }
     else if (path === '/search') await renderSearch(params);
     else await renderSessions(params);
+    if (path === '/targets') await appendDesktopTargets(main); // graphical targets under the text ones
   } catch (e) {
     if (e.status === 401) { user = null; renderLogin(); return; }
     main.append(el('p', { class: 'error' }, e.message));
