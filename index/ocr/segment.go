@@ -59,10 +59,12 @@ func (g *gray) colUniform(x, y0, y1 int) bool {
 
 // Growth limits. A damaged rectangle is usually part of a line (a few typed characters, a cursor
 // blink, a repainted word): lines are grown to their ends so whole words and their neighbours are
-// read, but never further than a generous margin, which bounds the cost of one small change.
+// read. Sideways a line ends at a wide empty gap (a window's edge, the end of the text) or the
+// screen's edge: a margin cutting through a line would turn its last word into junk that then
+// looks like new text. Upwards and downwards a line ends at an empty row.
 const (
-	maxGrowY = 48  // rows above or below the damage: a tall line or two of text
-	maxGrowX = 800 // columns either side: most of a window on a 1080p screen
+	maxGrowY = 48   // rows above or below the damage: a tall line or two of text
+	maxGrowX = 4096 // columns either side: the widest screen
 	gapX     = 40  // a run of empty columns this wide ends a line (a few characters of space)
 	padding  = 3   // tesseract reads glyphs touching the image edge badly
 )
