@@ -65,8 +65,8 @@ func (g *gray) colUniform(x, y0, y1 int) bool {
 const (
 	maxGrowY = 48   // rows above or below the damage: a tall line or two of text
 	maxGrowX = 4096 // columns either side: the widest screen
-	gapX     = 40  // a run of empty columns this wide ends a line (a few characters of space)
-	padding  = 3   // tesseract reads glyphs touching the image edge badly
+	gapX     = 40   // a run of empty columns this wide ends a line (a few characters of space)
+	padding  = 3    // tesseract reads glyphs touching the image edge badly
 )
 
 // grow extends r to the whole text lines it touches, within g.Rect.
