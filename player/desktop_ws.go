@@ -34,8 +34,11 @@ package player
 // published since the last send as one frame, at most desktopMaxFPS a second and with at most
 // desktopInflight frames unacknowledged: a slow browser so gets the newest screen, never a
 // backlog, and a lossy reader that is overrun anyway resyncs from Desktop.Attach. Tiles are lossless
-// (DEFLATE): PNG was measured smaller by a few percent on photographs but several times slower to
-// encode, and JPEG is lossy (desktop_bench_test.go).
+// DEFLATE of RGBA (BenchmarkDesktopTile, 256x256 tiles, 2 cores): text-like 2.2 KB in 0.33 ms
+// (PNG: 1.3 KB in 3.7 ms), a smooth gradient stays raw, 256 KB (PNG, thanks to its filters: 2 KB,
+// in 3.3 ms), noise raw 256 KB (PNG 197 KB in 39 ms). Go's PNG encoder is 10-100x slower, too
+// slow for a 30 fps screen; JPEG is lossy. A left-prediction filter and dropping the opaque alpha
+// before DEFLATE would win most of PNG's advantage at DEFLATE's speed: the next step.
 //
 // Close codes: 1000 the session ended, 4400 a malformed hello, 4403 a wrong CSRF token or a
 // target the user holds no grant to, 4404 no such target or live session, 1011 a failure.
