@@ -201,6 +201,7 @@ type tile struct {
 // tileEncoder cuts and deflates tiles, reusing its buffers across frames.
 type tileEncoder struct {
 	pix []byte
+	rgb []byte
 	out bytes.Buffer
 	fw  *flate.Writer
 }
@@ -238,8 +239,8 @@ func (e *tileEncoder) cut(img *image.RGBA, rects []image.Rectangle) []tile {
 	return out
 }
 
-// encode returns t's binary message: deflated, or raw when deflate does not help (noise).
-// The result is valid until the next encode.
+// encode returns t's binary message: left-predicted RGB, deflated (encoding 2), or raw when
+// that does not help (noise). The result is valid until the next encode.
 func (e *tileEncoder) encode(t tile) []byte {
 	e.out.Reset()
 	hdr := []byte{msgTile}
@@ -247,9 +248,10 @@ func (e *tileEncoder) encode(t tile) []byte {
 		hdr = binary.BigEndian.AppendUint16(hdr, uint16(v))
 	}
 	e.out.Write(hdr)
-	e.out.WriteByte(tileDeflate)
+	e.out.WriteByte(tileLeftRGB)
+	e.rgb = leftRGB(e.rgb[:0], t.pix, t.r.Dx())
 	e.fw.Reset(&e.out)
-	_, _ = e.fw.Write(t.pix) // a bytes.Buffer does not fail
+	_, _ = e.fw.Write(e.rgb) // a bytes.Buffer does not fail
 	_ = e.fw.Close()
 	if e.out.Len()-len(hdr)-1 < len(t.pix) {
 		return e.out.Bytes()
@@ -259,6 +261,31 @@ func (e *tileEncoder) encode(t tile) []byte {
 	e.out.WriteByte(tileRaw)
 	e.out.Write(t.pix)
 	return e.out.Bytes()
+}
+
+// leftRGB appends rows of w RGBA pixels as RGB differences from the pixel to the left.
+func leftRGB(dst, pix []byte, w int) []byte {
+	for row := 0; row+w*4 <= len(pix); row += w * 4 {
+		var pr, pg, pb byte
+		for i := row; i < row+w*4; i += 4 {
+			r, g, b := pix[i], pix[i+1], pix[i+2]
+			dst = append(dst, r-pr, g-pg, b-pb)
+			pr, pg, pb = r, g, b
+		}
+	}
+	return dst
+}
+
+// unLeftRGB is leftRGB's inverse, into opaque RGBA (the page does the same in JavaScript).
+func unLeftRGB(dst, rgb []byte, w int) []byte {
+	for row := 0; row+w*3 <= len(rgb); row += w * 3 {
+		var pr, pg, pb byte
+		for i := row; i < row+w*3; i += 3 {
+			pr, pg, pb = pr+rgb[i], pg+rgb[i+1], pb+rgb[i+2]
+			dst = append(dst, pr, pg, pb, 0xff)
+		}
+	}
+	return dst
 }
 
 // recvLoop reads the browser's messages until it leaves: acks to the send loop, input to the

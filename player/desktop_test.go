@@ -112,11 +112,17 @@ func (v *viewer) next() bool {
 		u := func(i int) int { return int(binary.BigEndian.Uint16(data[1+2*i:])) }
 		r := image.Rect(u(0), u(1), u(0)+u(2), u(1)+u(3))
 		pix := data[10:]
-		if data[9] == tileDeflate {
+		if data[9] == tileDeflate || data[9] == tileLeftRGB {
 			var err error
 			if pix, err = io.ReadAll(flate.NewReader(bytes.NewReader(pix))); err != nil {
 				v.t.Fatalf("inflate tile %v: %v", r, err)
 			}
+		}
+		if data[9] == tileLeftRGB {
+			if len(pix) != r.Dx()*r.Dy()*3 {
+				v.t.Fatalf("tile %v: %d RGB bytes", r, len(pix))
+			}
+			pix = unLeftRGB(nil, pix, r.Dx())
 		}
 		if v.img == nil || !r.In(v.img.Bounds()) || len(pix) != r.Dx()*r.Dy()*4 {
 			v.t.Fatalf("tile %v of %d bytes on a screen of %v", r, len(pix), v.img)
@@ -558,4 +564,18 @@ func FuzzParseClientMsg(f *testing.F) {
 			t.Fatalf("round trip: %+v -> %s -> %+v, %v", m, again, m2, err)
 		}
 	})
+}
+
+func TestLeftRGBRoundTrip(t *testing.T) {
+	for _, w := range []int{1, 2, 3, 255, 256} {
+		img := testScreen(w, 7, uint64(w))
+		pix := img.Pix
+		rgb := leftRGB(nil, pix, w)
+		if len(rgb) != w*7*3 {
+			t.Fatalf("width %d: %d RGB bytes", w, len(rgb))
+		}
+		if back := unLeftRGB(nil, rgb, w); !bytes.Equal(back, pix) {
+			t.Errorf("width %d: round trip differs", w)
+		}
+	}
 }

@@ -26,7 +26,9 @@ package player
 // and binary messages, integers big-endian:
 //
 //	1 tile       x u16, y u16, w u16, h u16, encoding u8, data: encoding 0 is raw RGBA rows, 1 is
-//	             the same deflated (raw DEFLATE, RFC 1951: DecompressionStream("deflate-raw"))
+//	             the same deflated (raw DEFLATE, RFC 1951: DecompressionStream("deflate-raw")),
+//	             2 is RGB rows (alpha is always opaque), each byte minus the same channel of the
+//	             pixel to its left (0 for the first pixel of a row), modulo 256, deflated
 //	2 frame end  seq u32: the tiles since the last frame end make one consistent screen
 //
 // Flow: the server applies the session's damage to its own copy of the screen as fast as the ring
@@ -34,11 +36,12 @@ package player
 // published since the last send as one frame, at most desktopMaxFPS a second and with at most
 // desktopInflight frames unacknowledged: a slow browser so gets the newest screen, never a
 // backlog, and a lossy reader that is overrun anyway resyncs from Desktop.Attach. Tiles are lossless
-// DEFLATE of RGBA (BenchmarkDesktopTile, 256x256 tiles, 2 cores): text-like 2.2 KB in 0.33 ms
-// (PNG: 1.3 KB in 3.7 ms), a smooth gradient stays raw, 256 KB (PNG, thanks to its filters: 2 KB,
-// in 3.3 ms), noise raw 256 KB (PNG 197 KB in 39 ms). Go's PNG encoder is 10-100x slower, too
-// slow for a 30 fps screen; JPEG is lossy. A left-prediction filter and dropping the opaque alpha
-// before DEFLATE would win most of PNG's advantage at DEFLATE's speed: the next step.
+// (JPEG is not, and a desktop is mostly text). Measured with BenchmarkDesktopTile (256x256 tiles,
+// 2 cores): plain DEFLATE of RGBA gave text-like 2.2 KB in 0.33 ms but could not compress a
+// smooth gradient at all (256 KB), where PNG, thanks to its row filters, gave 2 KB; Go's PNG
+// encoder however took 3.3-39 ms a tile, too slow for 30 frames a second. Encoding 2 takes PNG's
+// idea at DEFLATE's speed: drop the opaque alpha, predict each pixel from its left neighbour,
+// deflate (figures in the benchmark's doc). Encoding 1 is still understood by the page.
 //
 // Close codes: 1000 the session ended, 4400 a malformed hello, 4403 a wrong CSRF token or a
 // target the user holds no grant to, 4404 no such target or live session, 1011 a failure.
@@ -89,6 +92,7 @@ const (
 const (
 	tileRaw     byte = 0
 	tileDeflate byte = 1
+	tileLeftRGB byte = 2
 )
 
 // Close codes of the desktop websocket (4000-4999 are the application's).

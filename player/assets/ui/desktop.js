@@ -82,9 +82,21 @@ export async function renderDesktop(main, { target, shadow }, user) {
     const dv = new DataView(buf);
     const t = { x: dv.getUint16(1), y: dv.getUint16(3), w: dv.getUint16(5), h: dv.getUint16(7) };
     let px = b.subarray(10);
-    if (b[9] === 1) {
+    if (b[9] === 1 || b[9] === 2) {
       const out = new Blob([px]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
       px = new Uint8Array(await new Response(out).arrayBuffer());
+    }
+    if (b[9] === 2) { // RGB, each channel a difference from the pixel to the left
+      const rgba = new Uint8ClampedArray(t.w * t.h * 4);
+      for (let y = 0, i = 0, o = 0; y < t.h; y++) {
+        let r = 0, g = 0, bl = 0;
+        for (let x = 0; x < t.w; x++) {
+          r = (r + px[i++]) & 255; g = (g + px[i++]) & 255; bl = (bl + px[i++]) & 255;
+          rgba[o++] = r; rgba[o++] = g; rgba[o++] = bl; rgba[o++] = 255;
+        }
+      }
+      t.data = new ImageData(rgba, t.w, t.h);
+      return t;
     }
     t.data = new ImageData(new Uint8ClampedArray(px.buffer, px.byteOffset, px.length), t.w, t.h);
     return t;
