@@ -37,6 +37,9 @@ const uniformTol = 24
 
 // rowUniform reports whether row y within [x0,x1) holds no text.
 func (g *gray) rowUniform(y, x0, x1 int) bool {
+	if x0 >= x1 {
+		return true
+	}
 	row := g.Pix[(y-g.Rect.Min.Y)*g.Rect.Dx():]
 	lo, hi := row[x0-g.Rect.Min.X], row[x0-g.Rect.Min.X]
 	for _, v := range row[x0-g.Rect.Min.X : x1-g.Rect.Min.X] {
@@ -47,6 +50,9 @@ func (g *gray) rowUniform(y, x0, x1 int) bool {
 
 // colUniform reports whether column x within [y0,y1) holds no text.
 func (g *gray) colUniform(x, y0, y1 int) bool {
+	if y0 >= y1 {
+		return true
+	}
 	w := g.Rect.Dx()
 	i := (y0-g.Rect.Min.Y)*w + x - g.Rect.Min.X
 	lo, hi := g.Pix[i], g.Pix[i]
@@ -67,6 +73,7 @@ const (
 	maxGrowX = 4096 // columns either side: the widest screen
 	gapX     = 40   // a run of empty columns this wide ends a line (a few characters of space)
 	padding  = 3    // tesseract reads glyphs touching the image edge badly
+	widen    = 8    // columns added either side before looking for the line's rows
 )
 
 // grow extends r to the whole text lines it touches, within g.Rect.
@@ -75,32 +82,42 @@ func grow(g *gray, r image.Rectangle) image.Rectangle {
 	if r.Empty() {
 		return r
 	}
+	// A narrow damage (a caret, one glyph's stroke) can lie within a single colour: widen it a
+	// little first, so the row test sees the line's background too.
+	r = image.Rect(r.Min.X-widen, r.Min.Y, r.Max.X+widen, r.Max.Y).Intersect(g.Rect)
 	r = growY(g, r)
 	r = growX(g, r)
 	r = growY(g, r) // the wider span may reach taller glyphs
+	if r = trim(g, r, g.Rect); r.Empty() {
+		return r // nothing but background: nothing to read
+	}
 	return r.Inset(-padding).Intersect(g.Rect)
 }
 
 func growY(g *gray, r image.Rectangle) image.Rectangle {
-	for n := 0; n < maxGrowY && r.Min.Y > g.Rect.Min.Y && !g.rowUniform(r.Min.Y-1, r.Min.X, r.Max.X); n++ {
+	// Rows and columns are tested a pixel beyond r (see trim): a glyph's flat top or stem is
+	// uniform within its own extent only.
+	x0, x1 := max(r.Min.X-1, g.Rect.Min.X), min(r.Max.X+1, g.Rect.Max.X)
+	for n := 0; n < maxGrowY && r.Min.Y > g.Rect.Min.Y && !g.rowUniform(r.Min.Y-1, x0, x1); n++ {
 		r.Min.Y--
 	}
-	for n := 0; n < maxGrowY && r.Max.Y < g.Rect.Max.Y && !g.rowUniform(r.Max.Y, r.Min.X, r.Max.X); n++ {
+	for n := 0; n < maxGrowY && r.Max.Y < g.Rect.Max.Y && !g.rowUniform(r.Max.Y, x0, x1); n++ {
 		r.Max.Y++
 	}
 	return r
 }
 
 func growX(g *gray, r image.Rectangle) image.Rectangle {
+	y0, y1 := max(r.Min.Y-1, g.Rect.Min.Y), min(r.Max.Y+1, g.Rect.Max.Y)
 	last := r.Min.X // leftmost column with content
 	for x := r.Min.X - 1; x >= g.Rect.Min.X && x >= r.Min.X-maxGrowX && x >= last-gapX; x-- {
-		if !g.colUniform(x, r.Min.Y, r.Max.Y) {
+		if !g.colUniform(x, y0, y1) {
 			last = x
 		}
 	}
 	right := r.Max.X // one past the rightmost column with content
 	for x := r.Max.X; x < g.Rect.Max.X && x < r.Max.X+maxGrowX && x < right+gapX; x++ {
-		if !g.colUniform(x, r.Min.Y, r.Max.Y) {
+		if !g.colUniform(x, y0, y1) {
 			right = x + 1
 		}
 	}
@@ -155,7 +172,7 @@ func blocks(g *gray, r image.Rectangle) []block {
 	var out []block
 	var cut func(r image.Rectangle, depth int)
 	cut = func(r image.Rectangle, depth int) {
-		r = trim(g, r)
+		r = trim(g, r, r)
 		if r.Dx() < minSide || r.Dy() < minSide {
 			return
 		}
@@ -184,13 +201,13 @@ func blocks(g *gray, r image.Rectangle) []block {
 		}
 		hs := make([]int, 0, len(lines))
 		for i, l := range lines {
-			lines[i] = trim(g, l)
+			lines[i] = trim(g, l, r)
 			hs = append(hs, lines[i].Dy())
 		}
 		slices.Sort(hs)
 		usual := hs[(len(hs)-1)/2]
 		for _, l := range lines {
-			for _, l := range splitTouching(g, l, usual) {
+			for _, l := range splitTouching(g, l, r, usual) {
 				if l.Dx() >= minSide && l.Dy() >= minSide {
 					// trimmed: padding here could take in a window's border
 					out = append(out, block{l, 2*l.Dy() > 3*usual || l.Dy() > maxLine})
@@ -203,9 +220,9 @@ func blocks(g *gray, r image.Rectangle) []block {
 }
 
 // splitTouching cuts a block of about two lines of height usual that no empty row parts (a
-// descender touching the cursor's box below) at its emptiest row near the expected line boundary,
-// so both are still read as lines.
-func splitTouching(g *gray, r image.Rectangle, usual int) []image.Rectangle {
+// descender touching the cursor's box below, most often) at its emptiest row near the expected
+// line boundary, so both are still read as lines.
+func splitTouching(g *gray, r, pane image.Rectangle, usual int) []image.Rectangle {
 	if usual < minSide || 5*r.Dy() < 8*usual || 5*r.Dy() > 12*usual {
 		return []image.Rectangle{r}
 	}
@@ -225,32 +242,45 @@ func splitTouching(g *gray, r image.Rectangle, usual int) []image.Rectangle {
 	if best == 0 {
 		return []image.Rectangle{r}
 	}
-	top, rest := trim(g, span(r, r.Min.Y, best, true)), trim(g, span(r, best+1, r.Max.Y, true))
-	return []image.Rectangle{top, rest}
+	return []image.Rectangle{trim(g, span(r, r.Min.Y, best, true), pane), trim(g, span(r, best+1, r.Max.Y, true), pane)}
 }
 
 // maxLine is the tallest single line of screen text expected (a 24 pt font); a lone taller
 // block is read with block layout.
 const maxLine = 32
 
-// trim removes uniform rows and columns at r's edges.
-func trim(g *gray, r image.Rectangle) image.Rectangle {
-	for r.Min.Y < r.Max.Y && g.rowUniform(r.Min.Y, r.Min.X, r.Max.X) {
-		r.Min.Y++
+// trim removes uniform rows and columns at r's edges, until none is left: removing a column (a
+// window's border) can make the rows beside it uniform, and the other way round.
+//
+// Within a line, a column through the stem of an H or a D at the line's start is uniform over
+// the line's height, but not a pixel above or below it, while a border runs on. So each test
+// looks one pixel beyond r, as far as outer allows: pass r itself as outer where r's edges may
+// be window borders, and the enclosing pane when trimming a line inside it.
+func trim(g *gray, r, outer image.Rectangle) image.Rectangle {
+	outer = outer.Intersect(g.Rect)
+	row := func(y int) bool { return g.rowUniform(y, max(r.Min.X-1, outer.Min.X), min(r.Max.X+1, outer.Max.X)) }
+	col := func(x int) bool { return g.colUniform(x, max(r.Min.Y-1, outer.Min.Y), min(r.Max.Y+1, outer.Max.Y)) }
+	for {
+		before := r
+		for r.Min.Y < r.Max.Y && row(r.Min.Y) {
+			r.Min.Y++
+		}
+		for r.Max.Y > r.Min.Y && row(r.Max.Y-1) {
+			r.Max.Y--
+		}
+		for r.Min.X < r.Max.X && col(r.Min.X) {
+			r.Min.X++
+		}
+		for r.Max.X > r.Min.X && col(r.Max.X-1) {
+			r.Max.X--
+		}
+		if r.Empty() {
+			return image.Rectangle{}
+		}
+		if r == before {
+			return r
+		}
 	}
-	for r.Max.Y > r.Min.Y && g.rowUniform(r.Max.Y-1, r.Min.X, r.Max.X) {
-		r.Max.Y--
-	}
-	for r.Min.X < r.Max.X && g.colUniform(r.Min.X, r.Min.Y, r.Max.Y) {
-		r.Min.X++
-	}
-	for r.Max.X > r.Min.X && g.colUniform(r.Max.X-1, r.Min.Y, r.Max.Y) {
-		r.Max.X--
-	}
-	if r.Empty() {
-		return image.Rectangle{}
-	}
-	return r
 }
 
 // split cuts a trimmed r at every uniform run of rows (byRows) or columns at least need long,
