@@ -7,6 +7,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == rdpWorkerArg {
+		os.Exit(rdpWorker())
+	}
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "vigil:", err)
 		os.Exit(1)
