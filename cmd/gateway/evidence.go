@@ -24,6 +24,7 @@ import (
 	"github.com/seed18fc72c3/vigil/audit"
 	"github.com/seed18fc72c3/vigil/cmd/nodekeys"
 	"github.com/seed18fc72c3/vigil/encode/eventlog"
+	"github.com/seed18fc72c3/vigil/encode/video"
 	"github.com/seed18fc72c3/vigil/storage/seal"
 )
 
@@ -63,6 +64,7 @@ const (
 	sessionAudit   = "audit.jsonl"
 	sessionCast    = "session.cast"
 	sessionPlayer  = "player.html"
+	sessionVideo   = "session.mp4"
 	plainSegSuffix = ".vlog"
 )
 
@@ -138,7 +140,7 @@ type AuditCheck struct {
 type BundleSession struct {
 	ID          string   `json:"id"`
 	Dir         string   `json:"dir"`
-	Kind        string   `json:"kind"` // "text"; "graphical" later
+	Kind        string   `json:"kind"` // "text" or "graphical"
 	User        string   `json:"user,omitempty"`
 	Target      string   `json:"target,omitempty"`
 	Start       string   `json:"start"`
@@ -265,25 +267,9 @@ func (r *Recordings) exportSession(ctx context.Context, b *bundleWriter, ref Rec
 			return s, err
 		}
 	}
-	m, err := seal.ReadManifest(ctx, r.backend, ref.Prefix)
+	entries, err := r.Entries(ctx, ref)
 	if err != nil {
 		return s, err
-	}
-	entries := m.Segments
-	if m.Kind != seal.KindFinal {
-		// After a crash each checkpoint lists its own segment: collect them.
-		entries = nil
-		for i := 0; i < ref.Segments; i++ {
-			cp, err := r.get(ctx, ref.Prefix+seal.CheckpointName(i))
-			if err != nil {
-				return s, err
-			}
-			cm, err := seal.ParseManifest(cp)
-			if err != nil {
-				return s, fmt.Errorf("%s: %w", seal.CheckpointName(i), err)
-			}
-			entries = append(entries, cm.Segments[0])
-		}
 	}
 	ids := r.keys.Identities()
 	var plainSums bytes.Buffer
@@ -327,6 +313,11 @@ func (r *Recordings) exportSession(ctx context.Context, b *bundleWriter, ref Rec
 	if err := b.file(dir+sessionAudit, al.Bytes(), true); err != nil {
 		return s, err
 	}
+	for _, e := range entries {
+		if e.Media == seal.MediaMP4 {
+			return r.exportVideo(ctx, b, ref, dir, s)
+		}
+	}
 	segs, closeAll, err := r.OpenSegments(ctx, ref.ID)
 	if err != nil {
 		return s, err
@@ -348,6 +339,26 @@ func (r *Recordings) exportSession(ctx context.Context, b *bundleWriter, ref Rec
 		return s, err
 	}
 	s.Playable = []string{sessionCast, sessionPlayer}
+	return s, nil
+}
+
+// exportVideo adds the playable form of a graphical session: its video segments remuxed into one
+// MP4 that plays in any player (the sealed segments beside it stay the evidence).
+func (r *Recordings) exportVideo(ctx context.Context, b *bundleWriter, ref Recording, dir string, s BundleSession) (BundleSession, error) {
+	_, readers, closeAll, err := r.OpenVideoSegments(ctx, ref)
+	if err != nil {
+		return s, err
+	}
+	defer closeAll()
+	var mp4 bytes.Buffer
+	if err := video.Concat(&mp4, readers); err != nil {
+		return s, fmt.Errorf("mp4: %w", err)
+	}
+	if err := b.file(dir+sessionVideo, mp4.Bytes(), false); err != nil {
+		return s, err
+	}
+	s.Kind = "graphical"
+	s.Playable = []string{sessionVideo}
 	return s, nil
 }
 

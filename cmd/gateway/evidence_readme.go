@@ -33,8 +33,11 @@ func readme(idx *BundleIndex) []byte {
 	}
 	p("")
 	p("Each session's folder holds its manifests and their signatures exactly as the recording node")
-	p("stored them, its segments, its lines of the audit log (audit.jsonl), an asciicast v2 file")
-	p("(session.cast, for asciinema) and player.html, a player that works offline in any browser.")
+	p("stored them, its segments, its lines of the audit log (audit.jsonl), and a playable copy: for a")
+	p("terminal session an asciicast v2 file (session.cast, for asciinema) and player.html, a player")
+	p("that works offline in any browser; for a graphical (VNC, RDP) session session.mp4, the video")
+	p("segments (seg-N.mp4) joined into one H.264 MP4 that plays in any video player. A graphical")
+	p("session's seg-N.vlog segments hold its keyboard and mouse events (printable keys withheld).")
 	p("")
 	p("The node's signing key is in allowed_signers; its fingerprint is %s.", idx.Signer)
 	p("Compare it with the fingerprint the node's operator publishes (ssh-keygen -lf allowed_signers")
@@ -67,9 +70,9 @@ func readme(idx *BundleIndex) []byte {
 		cmd("cut -c1-64 SHA256SUMS | diff plain.txt -")
 		switch idx.Segments {
 		case ProtectRecipient:
-			cmd(`(for f in seg-*.vlog.age; do age -d -i "$AGE_KEY" -o "${f%%.age}" "$f" || exit 1; done)`)
+			cmd(`(for f in seg-*.age; do age -d -i "$AGE_KEY" -o "${f%%.age}" "$f" || exit 1; done)`)
 		case ProtectPassphrase:
-			cmd(`(for f in seg-*.vlog.age; do age -d -o "${f%%.age}" "$f" || exit 1; done)`)
+			cmd(`(for f in seg-*.age; do age -d -o "${f%%.age}" "$f" || exit 1; done)`)
 		}
 		cmd("sha256sum -c SHA256SUMS")
 		cmd("cd ..")

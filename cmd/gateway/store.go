@@ -233,17 +233,25 @@ func (r *Recordings) OpenSegments(ctx context.Context, arg string) ([]io.Reader,
 		return nil, nil, fmt.Errorf("recording %s has no segments yet", ref.ID)
 	}
 	ids := r.keys.Identities()
-	readers := make([]io.Reader, ref.Segments)
-	lazies := make([]*lazyReader, ref.Segments)
-	for i := range lazies {
-		lazies[i] = &lazyReader{open: func() (io.ReadCloser, error) {
+	// A graphical recording's video segments are not event logs: skip them.
+	media, err := r.segmentMedia(ctx, ref.Prefix, ref.Segments)
+	if err != nil {
+		return nil, nil, err
+	}
+	var readers []io.Reader
+	var lazies []*lazyReader
+	for i := range ref.Segments {
+		if media[i] == seal.MediaMP4 {
+			continue
+		}
+		l := &lazyReader{open: func() (io.ReadCloser, error) {
 			rc, err := seal.OpenSegment(ctx, r.backend, ref.Prefix, i, ids)
 			if err != nil {
 				return nil, fmt.Errorf("segment %d of %s: %w", i, ref.ID, err)
 			}
 			return rc, nil
 		}}
-		readers[i] = lazies[i]
+		readers, lazies = append(readers, l), append(lazies, l)
 	}
 	return readers, func() {
 		for _, l := range lazies {

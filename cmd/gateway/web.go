@@ -108,8 +108,13 @@ func (s *WebSessions) Get(ctx context.Context, id string) (player.SessionInfo, [
 			known[e.Index] = true
 		}
 	}
+	// The text player reads event logs only; a graphical recording's video is VideoSegments'.
+	media, err := s.Recordings.segmentMedia(ctx, rec.Prefix, rec.Segments)
+	if err != nil {
+		return si, nil, err
+	}
 	for i := range segs {
-		if known[i] {
+		if known[i] || media[i] == seal.MediaMP4 {
 			continue
 		}
 		start, err := s.segmentStart(ctx, rec, i)
@@ -123,10 +128,58 @@ func (s *WebSessions) Get(ctx context.Context, id string) (player.SessionInfo, [
 			segs[i].End = segs[i+1].Start
 		}
 	}
+	logs := segs[:0:0]
+	for i, sg := range segs {
+		if media[i] != seal.MediaMP4 {
+			logs = append(logs, sg)
+		}
+	}
+	segs = logs
 	if si.Live && len(segs) > 0 {
 		si.Duration = segs[len(segs)-1].End
 	}
 	return si, segs, nil
+}
+
+// VideoSegments lists a graphical recording's video segments (none for a text session).
+func (s *WebSessions) VideoSegments(ctx context.Context, id string) ([]player.Segment, error) {
+	rec, err := s.find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Err != nil {
+		return nil, nil
+	}
+	entries, err := s.Recordings.Entries(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	var out []player.Segment
+	for _, e := range entries {
+		if e.Media == seal.MediaMP4 {
+			out = append(out, player.Segment{Index: e.Index, Start: time.Duration(e.StartNS), End: time.Duration(e.EndNS), PlainBytes: e.PlainSize})
+		}
+	}
+	return out, nil
+}
+
+// OpenVideo returns one video segment's MP4, decrypted and checked against the manifest.
+func (s *WebSessions) OpenVideo(ctx context.Context, id string, index int) (io.ReadCloser, error) {
+	rec, err := s.find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if index < 0 || index >= rec.Segments {
+		return nil, fmt.Errorf("segment %d of %s: %w", index, id, player.ErrNotFound)
+	}
+	media, err := s.Recordings.segmentMedia(ctx, rec.Prefix, rec.Segments)
+	if err != nil {
+		return nil, err
+	}
+	if media[index] != seal.MediaMP4 {
+		return nil, fmt.Errorf("segment %d of %s is not video: %w", index, id, player.ErrNotFound)
+	}
+	return seal.OpenSegment(ctx, s.Recordings.Backend(), rec.Prefix, index, s.Recordings.Keys().Identities())
 }
 
 func (s *WebSessions) segmentStart(ctx context.Context, rec Recording, i int) (time.Duration, error) {
@@ -189,6 +242,7 @@ func NewWebServer(cfg config.Config, rec *Recordings, store *access.Store, ix *i
 		Terminals: terms,
 		Auth:      &WebAuth{Store: store, TOTP: access.OpenTOTP(TOTPPath(cfg))},
 		Sessions:  &WebSessions{Recordings: rec},
+		Video:     &WebSessions{Recordings: rec},
 		Search:    WebSearch{Index: ix},
 		Exporter:  &WebExporter{Recordings: rec, Store: store, Audit: auditLog, AuditPath: AuditPath(cfg)},
 		// Bundles wait here for their download; they are sealed to the recipient, never in clear.
