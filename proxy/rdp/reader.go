@@ -176,7 +176,7 @@ func (s *Session) handle(st *readState, t byte, body []byte) error {
 			msg = "server presented " + FormatFingerprint(s.fp)
 			s.mu.Unlock()
 		}
-		if base == ErrWorker {
+		if base == ErrWorker && s.cmd != nil {
 			// Let the worker's last words finish arriving; they say what FreeRDP disliked.
 			time.Sleep(50 * time.Millisecond)
 			if l := lastLine(s.stderr.String()); l != "" {
