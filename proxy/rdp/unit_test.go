@@ -14,7 +14,9 @@ import (
 )
 
 func TestPointerEvents(t *testing.T) {
-	at := func(x, y int, b uint8) frame.Input { return frame.Input{Kind: frame.InputPointer, X: x, Y: y, Buttons: b} }
+	at := func(x, y int, b uint8) frame.Input {
+		return frame.Input{Kind: frame.InputPointer, X: x, Y: y, Buttons: b}
+	}
 	for _, tc := range []struct {
 		name string
 		prev uint8
