@@ -39,7 +39,8 @@ type LiveAction struct {
 
 // LiveHandler serves the live-session routes:
 //
-//	GET  /api/live                    JSON array of proxyssh.LiveSession
+//	GET  /api/live                    JSON array of proxyssh.LiveSession, then desktop.LiveSession
+//	POST /api/live/vnc-otp            body OTPRequest; 200 OTPResponse (desktop_live.go)
 //	GET  /api/live/{id}/shadow        chunked raw terminal bytes: a keyframe, then output; ends with the session
 //	POST /api/live/{id}/pause         body LiveAction; 204, 404 no such session, 409 already paused
 //	POST /api/live/{id}/resume        body LiveAction; 204, 404, 409 not paused
@@ -49,8 +50,9 @@ type LiveAction struct {
 func LiveHandler(src LiveSessions, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/live", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, src.Sessions())
+		writeJSON(w, http.StatusOK, liveList(src)) // text sessions, then graphical ones (desktop_live.go)
 	})
+	mux.HandleFunc("POST /api/live/vnc-otp", otpHandler(src, log))
 	mux.HandleFunc("GET /api/live/{id}/shadow", func(w http.ResponseWriter, r *http.Request) {
 		streamShadow(w, r, src, log)
 	})
@@ -58,6 +60,9 @@ func LiveHandler(src LiveSessions, log *slog.Logger) http.Handler {
 		var a LiveAction
 		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&a); err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad body: " + err.Error()})
+			return
+		}
+		if desktopAction(w, src, r.PathValue("id"), r.PathValue("action"), a) {
 			return
 		}
 		l, err := src.Session(r.PathValue("id"))

@@ -240,6 +240,7 @@ func NewWebServer(cfg config.Config, rec *Recordings, store *access.Store, ix *i
 	return player.NewServer(player.Config{
 		Live:      pl,
 		Terminals: terms,
+		Desktops:  webDesktops(live), // desktop_web.go: nil unless the gateway runs desktops
 		Auth:      &WebAuth{Store: store, TOTP: access.OpenTOTP(TOTPPath(cfg))},
 		Sessions:  &WebSessions{Recordings: rec},
 		Video:     &WebSessions{Recordings: rec},

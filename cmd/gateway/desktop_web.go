@@ -1,0 +1,111 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+
+	"github.com/seed18fc72c3/vigil/capture"
+	"github.com/seed18fc72c3/vigil/capture/frame"
+	"github.com/seed18fc72c3/vigil/player"
+	"github.com/seed18fc72c3/vigil/proxy/desktop"
+)
+
+// WebDesktops adapts Desktops to the web UI's player.Desktops.
+type WebDesktops struct{ D *Desktops }
+
+var (
+	_ player.Desktops            = (*WebDesktops)(nil)
+	_ player.DesktopTargetLister = (*WebDesktops)(nil)
+)
+
+// Connect opens a session from the browser. The browser's viewport size is asked of the target
+// after the start; a target that cannot resize keeps its size and the browser scales.
+func (w *WebDesktops) Connect(ctx context.Context, user, target string, width, height int) (player.Desktop, error) {
+	s, err := w.D.Open(ctx, user, target, "web", "web")
+	switch {
+	case errors.Is(err, ErrNoDesktopTarget):
+		return nil, fmt.Errorf("%w: %w", player.ErrNotFound, err)
+	case errors.Is(err, ErrDesktopDenied):
+		return nil, fmt.Errorf("%w: %w", player.ErrForbidden, err)
+	case err != nil:
+		return nil, err
+	}
+	if width > 0 && height > 0 {
+		if err := s.Resize(width, height); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			w.D.Log.Debug("desktop resize", "session", s.ID(), "err", err)
+		}
+	}
+	return &webDesktop{s: s, owner: true}, nil
+}
+
+// Shadow attaches read-only to a live graphical session.
+func (w *WebDesktops) Shadow(ctx context.Context, id string) (player.Desktop, error) {
+	if w.D.Registry == nil {
+		return nil, fmt.Errorf("shadow %q: %w", id, player.ErrNotFound)
+	}
+	s, err := w.D.Registry.Session(id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", player.ErrNotFound, err)
+	}
+	return &webDesktop{s: s}, nil
+}
+
+// DesktopTargets lists the VNC targets u holds a grant on.
+func (w *WebDesktops) DesktopTargets(_ context.Context, u player.User) ([]player.DesktopTarget, error) {
+	var out []player.DesktopTarget
+	for _, t := range w.D.Access.Store.Permitted(u.Name) {
+		if t.Protocol == "vnc" {
+			out = append(out, player.DesktopTarget{Name: t.Name, Protocol: t.Protocol})
+		}
+	}
+	return out, nil
+}
+
+// webDesktop is one browser's attachment: the session's owner (Connect) or a shadow.
+type webDesktop struct {
+	s     *desktop.Session
+	owner bool
+}
+
+func (d *webDesktop) ID() string { return d.s.ID() }
+
+func (d *webDesktop) Attach() (*image.RGBA, *capture.Reader, error) { return d.s.Attach() }
+
+func (d *webDesktop) Input(in frame.Input) error {
+	if !d.owner {
+		return fmt.Errorf("input to %s: %w", d.s.ID(), player.ErrReadOnly)
+	}
+	return d.s.Input(in)
+}
+
+func (d *webDesktop) Resize(w, h int) error {
+	if !d.owner {
+		return fmt.Errorf("resize %s: %w", d.s.ID(), player.ErrReadOnly)
+	}
+	return d.s.Resize(w, h)
+}
+
+func (d *webDesktop) Done() <-chan struct{} { return d.s.Done() }
+func (d *webDesktop) Err() error            { return d.s.Err() }
+
+// Close ends the session when the browser that opened it leaves; a shadow just detaches.
+func (d *webDesktop) Close() error {
+	if d.owner {
+		d.s.End(desktop.ErrUserExit)
+	}
+	return nil
+}
+
+// webDesktops returns the web UI's Desktops for the gateway's live sessions, or nil (no graphical
+// sessions in the web UI) when it runs none.
+func webDesktops(live []LiveSessions) player.Desktops {
+	if len(live) == 0 || live[0] == nil {
+		return nil
+	}
+	if d := desktopsOf(live[0]); d != nil {
+		return &WebDesktops{D: d}
+	}
+	return nil
+}
