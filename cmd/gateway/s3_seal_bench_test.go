@@ -26,6 +26,7 @@ import (
 	"github.com/seed18fc72c3/vigil/encode/eventlog"
 	"github.com/seed18fc72c3/vigil/fixtures/testenv"
 	"github.com/seed18fc72c3/vigil/storage/file"
+	"github.com/seed18fc72c3/vigil/storage/spool"
 )
 
 // BenchmarkSealSegment seals segments of several sizes through the gateway's sink (age
@@ -71,6 +72,9 @@ func BenchmarkSealSegment(b *testing.B) {
 // minioCPU returns the CPU time (user + system) the MinIO server has used so far, read from /proc
 // by the PID fixtures/minio.sh wrote, or 0 where that cannot be read.
 func minioCPU(m *testenv.MinIO) time.Duration {
+	if m == nil {
+		return 0
+	}
 	pid, err := os.ReadFile(filepath.Join(m.Dir, "minio.pid"))
 	if err != nil {
 		return 0
@@ -106,7 +110,42 @@ func startS3Gateway(tb testing.TB, d *benchSSHD, m *testenv.MinIO) *benchGateway
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return serveBenchGateway(tb, d, store, encode.DefaultOptions())
+	return serveBenchGateway(tb, d, store, benchSegmentOptions(tb))
+}
+
+// benchSegmentOptions are the default segment options; VIGIL_BENCH_SEGMENT_BYTES overrides the
+// segment size for diagnosis (the store's cost is per object). Figures in docs/benchmarks.md use
+// the default.
+func benchSegmentOptions(tb testing.TB) encode.Options {
+	opts := encode.DefaultOptions()
+	opts.SegmentBytes = int(envSize(tb, "VIGIL_BENCH_SEGMENT_BYTES", int64(opts.SegmentBytes)))
+	return opts
+}
+
+// startSpoolFileGateway records through the same spool as startS3Gateway, uploading to a second
+// file backend instead of MinIO: the spool's own cost, without the store's.
+func startSpoolFileGateway(tb testing.TB, d *benchSSHD) *benchGateway {
+	tb.Helper()
+	local, err := file.New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	remote, err := file.New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sp, err := spool.New(local, remote, spool.Options{MaxBytes: 8 << 30})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sp.Close(); local.Close(); remote.Close() })
+	keys, err := nodekeys.Ensure(filepath.Join(tb.TempDir(), "keys"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store := gateway.NewRecordings(sp, keys, nil)
+	store.SetFailureGrace(config.Default().Recording.FailureGrace, slog.New(slog.DiscardHandler))
+	return serveBenchGateway(tb, d, store, benchSegmentOptions(tb))
 }
 
 // BenchmarkSSHThroughputSealedS3 moves VIGIL_BENCH_BYTES (default 256 MiB) of `head -c N
@@ -114,13 +153,26 @@ func startS3Gateway(tb testing.TB, d *benchSSHD, m *testenv.MinIO) *benchGateway
 // sealing into S3 via the spool, interleaved in one run. The time is the client's: it ends when
 // the last byte arrives, while uploads may still run behind the spool (that is the design: the
 // session never waits on the network). Each recording is then read back from the store and must
-// hold exactly N output bytes.
+// hold exactly N output bytes. MinIO runs on the same two cores; its CPU is reported beside ours.
 func BenchmarkSSHThroughputSealedS3(b *testing.B) {
-	n := envSize(b, "VIGIL_BENCH_BYTES", 256<<20)
 	m := testenv.StartMinIO(b)
 	d := startBenchSSHD(b)
+	runSealedThroughput(b, d, startS3Gateway(b, d, m), m, "s3")
+}
+
+// BenchmarkSSHThroughputSealedSpool is BenchmarkSSHThroughputSealedS3 with a file backend behind
+// the spool in place of MinIO: the difference between the two is what the S3 store itself costs
+// on these cores.
+func BenchmarkSSHThroughputSealedSpool(b *testing.B) {
+	d := startBenchSSHD(b)
+	runSealedThroughput(b, d, startSpoolFileGateway(b, d), nil, "spool")
+}
+
+// runSealedThroughput runs the bare forwarder and gw alternately and reports both, naming gw's
+// figures with label; m, if not nil, is the MinIO whose CPU to report.
+func runSealedThroughput(b *testing.B, d *benchSSHD, gw *benchGateway, m *testenv.MinIO, label string) {
+	n := envSize(b, "VIGIL_BENCH_BYTES", 256<<20)
 	fwd := startBareForwarder(b, d)
-	gw := startS3Gateway(b, d, m)
 	command := "head -c " + strconv.FormatInt(n, 10) + " /dev/zero"
 
 	var bare, vigil, bareCPU, vigilCPU, vigilMinIO time.Duration
@@ -143,7 +195,7 @@ func BenchmarkSSHThroughputSealedS3(b *testing.B) {
 		vigilMinIO += minioCPU(m) - m0
 	}
 	b.StopTimer()
-	// What MinIO spends on the uploads that run behind the spool after the last session ends.
+	// What the store spends on the uploads that run behind the spool after the last session.
 	m0 := minioCPU(m)
 	if f, ok := gw.Store.Backend().(interface{ Flush(context.Context) error }); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -181,15 +233,17 @@ func BenchmarkSSHThroughputSealedS3(b *testing.B) {
 	total := float64(n) * float64(b.N)
 	mbps := func(t time.Duration) float64 { return total / 1e6 / t.Seconds() }
 	b.ReportMetric(mbps(bare), "MB/s-bare")
-	b.ReportMetric(mbps(vigil), "MB/s-vigil-s3")
-	b.ReportMetric(mbps(vigil)/mbps(bare), "vigil-s3/bare")
+	b.ReportMetric(mbps(vigil), "MB/s-vigil-"+label)
+	b.ReportMetric(mbps(vigil)/mbps(bare), "vigil-"+label+"/bare")
 	b.ReportMetric(total/1e6/bareCPU.Seconds(), "MB/cpu-s-bare")
-	b.ReportMetric(total/1e6/vigilCPU.Seconds(), "MB/cpu-s-vigil-s3")
-	// MinIO runs on the same cores: its CPU during the gateway's runs, as a share of the two
-	// cores' time in them, and per GB once the uploads behind the spool have finished.
-	b.ReportMetric(vigilMinIO.Seconds()/(2*vigil.Seconds()), "minio-share-of-2-cores")
-	b.ReportMetric((vigilMinIO+tailMinIO).Seconds()/(total/1e9), "minio-cpu-s/GB")
-	// MinIO's cost is mostly per object: how many the recordings took, and their mean size.
+	b.ReportMetric(total/1e6/vigilCPU.Seconds(), "MB/cpu-s-vigil-"+label)
+	if m != nil {
+		// MinIO runs on the same cores: its CPU during the gateway's runs, as a share of the
+		// two cores' time in them, and per GB once the uploads behind the spool have finished.
+		b.ReportMetric(vigilMinIO.Seconds()/(2*vigil.Seconds()), "minio-share-of-2-cores")
+		b.ReportMetric((vigilMinIO+tailMinIO).Seconds()/(total/1e9), "minio-cpu-s/GB")
+	}
+	// The store's cost is mostly per object: how many the recordings took, and their mean size.
 	b.ReportMetric(float64(len(objs))/(total/1e9), "objects/GB")
 	b.ReportMetric(float64(objBytes)/float64(max(1, len(objs)))/1e3, "kB/object")
 	b.ReportMetric(0, "ns/op")
