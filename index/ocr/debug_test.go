@@ -22,8 +22,7 @@ func TestDebugScene(t *testing.T) {
 	g := toGray(img, img.Bounds())
 	os.MkdirAll("/tmp/ocrdbg", 0o755)
 	for i, b := range blocks(g, img.Bounds()) {
-		t.Logf("block %v line %d bg %v", b, lineHeight(g, b.Rectangle), background(img, b.Rectangle))
-		_ = b.multi
+		t.Logf("block %v multi %v bg %v", b.Rectangle, b.multi, background(img, b.Rectangle))
 		pgm := prepare(nil, img, b.Rectangle, 2)
 		writePGMAsPNG(t, fmt.Sprintf("/tmp/ocrdbg/%s-%d.png", s, i), pgm)
 	}

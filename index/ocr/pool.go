@@ -217,7 +217,7 @@ func newReader(cfg Config) (*reader, error) {
 	r := &reader{cfg: cfg, c: c, psm: gosseract.PSM_SINGLE_BLOCK}
 	// Load the model now, on a blank image, so a bad language fails Start, not the first job.
 	blank := image.NewRGBA(image.Rect(0, 0, 16, 16))
-	if _, err := r.block(blank, toGray(blank, blank.Bounds()), block{Rectangle: blank.Bounds()}); err != nil {
+	if _, err := r.block(blank, block{Rectangle: blank.Bounds()}); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -251,7 +251,7 @@ func (r *reader) read(screen *image.RGBA, damage []image.Rectangle) ([]Text, []i
 	var out []Text
 	for _, reg := range regions {
 		for _, blk := range blocks(g, reg) {
-			t, err := r.block(screen, g, blk)
+			t, err := r.block(screen, blk)
 			if err != nil {
 				return out, regions, err
 			}
@@ -262,12 +262,9 @@ func (r *reader) read(screen *image.RGBA, damage []image.Rectangle) ([]Text, []i
 }
 
 // block reads one block of g and maps tesseract's word boxes back to screen coordinates.
-func (r *reader) block(screen *image.RGBA, g *gray, b block) ([]Text, error) {
+func (r *reader) block(screen *image.RGBA, b block) ([]Text, error) {
 	blk := b.Rectangle
 	scale := r.cfg.Scale
-	if h := lineHeight(g, blk); h > 0 && h < r.cfg.SmallFont {
-		scale++
-	}
 	// One line of text (most blocks) is read as a line: tesseract's layout analysis then cannot
 	// merge it with anything. Taller blocks (a framed box, lines that touch) get block layout.
 	psm := gosseract.PSM_SINGLE_LINE

@@ -106,38 +106,3 @@ func background(img *image.RGBA, r image.Rectangle) [3]byte {
 func less(a, b [3]byte) bool {
 	return a[0] < b[0] || a[0] == b[0] && (a[1] < b[1] || a[1] == b[1] && a[2] < b[2])
 }
-
-// lineHeight estimates the text height in block r of g: the median run of non-uniform rows.
-// Small screen fonts (6x13) need a larger upscale than common ones.
-func lineHeight(g *gray, r image.Rectangle) int {
-	var runs []int
-	run := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		if !g.rowUniform(y, r.Min.X, r.Max.X) {
-			run++
-			continue
-		}
-		if run > 0 {
-			runs = append(runs, run)
-		}
-		run = 0
-	}
-	if run > 0 {
-		runs = append(runs, run)
-	}
-	if len(runs) == 0 {
-		return 0
-	}
-	// Median by counting: runs are few and small.
-	for h := 1; ; h++ {
-		n := 0
-		for _, x := range runs {
-			if x <= h {
-				n++
-			}
-		}
-		if 2*n >= len(runs) {
-			return h
-		}
-	}
-}

@@ -33,10 +33,10 @@ func word(x, row, n int) []image.Rectangle {
 
 func TestGrow(t *testing.T) {
 	var glyphs []image.Rectangle
-	glyphs = append(glyphs, word(10, 0, 5)...)   // line 0: x 10..48
-	glyphs = append(glyphs, word(60, 0, 5)...)   // same line after a 12 px space: x 60..98
-	glyphs = append(glyphs, word(200, 0, 3)...)  // same line after a 102 px gap
-	glyphs = append(glyphs, word(10, 2, 4)...)   // line 2, after an empty line
+	glyphs = append(glyphs, word(10, 0, 5)...)  // line 0: x 10..48
+	glyphs = append(glyphs, word(60, 0, 5)...)  // same line after a 12 px space: x 60..98
+	glyphs = append(glyphs, word(200, 0, 3)...) // same line after a 102 px gap
+	glyphs = append(glyphs, word(10, 2, 4)...)  // line 2, after an empty line
 	img := page(400, 60, glyphs...)
 	g := toGray(img, img.Bounds())
 	tests := []struct {
