@@ -26,7 +26,7 @@ func BenchmarkAccuracy(b *testing.B) {
 		found, total = scoreFixtures(b, p)
 	}
 	b.ReportMetric(float64(found)/float64(total), "words_found/total")
-	b.ReportMetric((p.Stats().CPU - cpu0).Seconds()/float64(b.N), "cpu_s/pass")
+	b.ReportMetric((p.Stats().CPU-cpu0).Seconds()/float64(b.N), "cpu_s/pass")
 }
 
 // BenchmarkScreen measures the CPU seconds of OCR per changed 1080p screen (the desktop fixture:
@@ -59,9 +59,9 @@ func BenchmarkScreen(b *testing.B) {
 				}
 				n = len(texts)
 			}
-			b.ReportMetric((p.Stats().CPU - cpu0).Seconds()/float64(b.N), "cpu_s/screen")
+			b.ReportMetric((p.Stats().CPU-cpu0).Seconds()/float64(b.N), "cpu_s/screen")
 			// The whole process's CPU, as a check that tesseract did not use other threads.
-			b.ReportMetric((processCPU() - proc0).Seconds()/float64(b.N), "proc_cpu_s/screen")
+			b.ReportMetric((processCPU()-proc0).Seconds()/float64(b.N), "proc_cpu_s/screen")
 			b.ReportMetric(float64(n), "lines")
 		})
 	}
