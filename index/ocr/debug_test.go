@@ -9,7 +9,8 @@ import (
 	"testing"
 )
 
-// TestDebugScene prints what one scene reads as (OCR_SCENE=name); for tuning only.
+// TestDebugScene prints what one scene reads as (OCR_SCENE=name), and writes the images tesseract
+// got to OCR_DEBUG_DIR if set; for tuning only.
 func TestDebugScene(t *testing.T) {
 	s := os.Getenv("OCR_SCENE")
 	if s == "" {
@@ -20,11 +21,13 @@ func TestDebugScene(t *testing.T) {
 	p := startPool(t, cfg)
 	img, _ := loadScene(t, s)
 	g := toGray(img, img.Bounds())
-	os.MkdirAll("/tmp/ocrdbg", 0o755)
+	dir := os.Getenv("OCR_DEBUG_DIR") // where to write the prepared images, if anywhere
 	for i, b := range blocks(g, img.Bounds()) {
 		t.Logf("block %v multi %v bg %v", b.Rectangle, b.multi, background(img, b.Rectangle))
 		pgm := prepare(nil, img, b.Rectangle, 2)
-		writePGMAsPNG(t, fmt.Sprintf("/tmp/ocrdbg/%s-%d.png", s, i), pgm)
+		if dir != "" {
+			writePGMAsPNG(t, fmt.Sprintf("%s/%s-%d.png", dir, s, i), pgm)
+		}
 	}
 	texts, err := p.Recognize(context.Background(), img, nil)
 	if err != nil {
