@@ -16,53 +16,73 @@ import (
 // It decodes from the segment's first frame (its only keyframe), so it costs up to a segment of
 // decoding: meant for tests and reindexing, not for playback.
 func FrameAt(seg []byte, t time.Duration) (*image.RGBA, error) {
-	in, err := openMem(seg)
-	if err != nil {
+	var best *image.RGBA
+	_, err := decodeFrames(seg, func(p *yuvPlanes, at time.Duration) error {
+		if at > t {
+			return errStop
+		}
+		best = p.toRGBA(p.w, p.h)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
 		return nil, err
 	}
+	if best == nil {
+		return nil, ErrNoFrame
+	}
+	return best, nil
+}
+
+// errStop ends decodeFrames early without an error.
+var errStop = errors.New("stop")
+
+// decodeFrames decodes seg and calls fn with each frame (valid only during the call) and its
+// time, in order, until fn returns an error. It returns the segment's end as FFmpeg reads it.
+func decodeFrames(seg []byte, fn func(p *yuvPlanes, at time.Duration) error) (time.Duration, error) {
+	in, err := openMem(seg)
+	if err != nil {
+		return 0, err
+	}
 	defer in.close()
+	end := time.Duration(in.fc.Duration()) * time.Microsecond
 	codec := astiav.FindDecoder(astiav.CodecIDH264)
 	if codec == nil {
-		return nil, fmt.Errorf("video: frame at: no h264 decoder in this FFmpeg")
+		return 0, fmt.Errorf("video: decode: no h264 decoder in this FFmpeg")
 	}
 	cc := astiav.AllocCodecContext(codec)
 	defer cc.Free()
 	if err := in.video.CodecParameters().ToCodecContext(cc); err != nil {
-		return nil, fmt.Errorf("video: frame at: %w: %w", ErrFormat, err)
+		return 0, fmt.Errorf("video: decode: %w: %w", ErrFormat, err)
 	}
 	cc.SetThreadCount(1)
 	if err := cc.Open(codec, nil); err != nil {
-		return nil, fmt.Errorf("video: frame at: open decoder: %w", err)
+		return 0, fmt.Errorf("video: decode: open decoder: %w", err)
 	}
 	tb := in.video.TimeBase()
-	limit := astiav.RescaleQ(t.Microseconds(), astiav.NewRational(1, 1000000), tb)
 	pkt, fr := astiav.AllocPacket(), astiav.AllocFrame()
 	defer pkt.Free()
 	defer fr.Free()
-	var best *image.RGBA
-	take := func() (done bool, err error) {
+	take := func() error {
 		for {
 			if err := cc.ReceiveFrame(fr); err != nil {
 				if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-					return false, nil
+					return nil
 				}
-				return false, fmt.Errorf("video: frame at: decode: %w", err)
-			}
-			if fr.Pts() > limit {
-				fr.Unref()
-				return true, nil
+				return fmt.Errorf("video: decode: %w", err)
 			}
 			if fr.PixelFormat() != astiav.PixelFormatYuv420P {
 				fr.Unref()
-				return false, fmt.Errorf("video: frame at: pixel format %v: %w", fr.PixelFormat(), ErrFormat)
+				return fmt.Errorf("video: decode: pixel format %v: %w", fr.PixelFormat(), ErrFormat)
 			}
 			p, err := framePlanes(fr, false)
-			if err != nil {
-				fr.Unref()
-				return false, err
+			if err == nil {
+				at := time.Duration(astiav.RescaleQ(fr.Pts(), tb, astiav.NewRational(1, 1000000))) * time.Microsecond
+				err = fn(&p, at)
 			}
-			best = p.toRGBA(p.w, p.h)
 			fr.Unref()
+			if err != nil {
+				return err
+			}
 		}
 	}
 	for {
@@ -71,30 +91,19 @@ func FrameAt(seg []byte, t time.Duration) (*image.RGBA, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("video: frame at: read: %w: %w", ErrFormat, err)
+			return 0, fmt.Errorf("video: decode: read: %w: %w", ErrFormat, err)
 		}
 		err = cc.SendPacket(pkt)
 		pkt.Unref()
 		if err != nil {
-			return nil, fmt.Errorf("video: frame at: decode: %w", err)
+			return 0, fmt.Errorf("video: decode: %w", err)
 		}
-		if done, err := take(); err != nil || done {
-			return finish(best, err)
+		if err := take(); err != nil {
+			return 0, err
 		}
 	}
 	if err := cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
-		return nil, fmt.Errorf("video: frame at: flush: %w", err)
+		return 0, fmt.Errorf("video: decode: flush: %w", err)
 	}
-	_, err = take()
-	return finish(best, err)
-}
-
-func finish(best *image.RGBA, err error) (*image.RGBA, error) {
-	if err != nil {
-		return nil, err
-	}
-	if best == nil {
-		return nil, ErrNoFrame
-	}
-	return best, nil
+	return end, take()
 }

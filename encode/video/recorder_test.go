@@ -260,6 +260,20 @@ func TestRecorderSession(t *testing.T) {
 	if pf < minPSNR || pp >= pf {
 		t.Errorf("last frame: %.1f dB to the final screen, %.1f dB to the one before: want the final one", pf, pp)
 	}
+	// The recording exports as one MP4 covering every cut.
+	var rs []io.Reader
+	for _, v := range videos {
+		rs = append(rs, bytes.NewReader(v))
+	}
+	var out bytes.Buffer
+	if err := Concat(&out, rs); err != nil {
+		t.Fatal(err)
+	}
+	cp := probe(t, out.Bytes())
+	want := (last.End - sink.infos[0].Start).Round(time.Millisecond)
+	if got := seconds(t, cp.Format.Duration); absDur(got-want) > 2*time.Millisecond || cp.Streams[0].CodecName != "h264" {
+		t.Errorf("concatenated: %s %v, want h264 of %v", cp.Streams[0].CodecName, got, want)
+	}
 	if sink.sum.Cause != "user exit" {
 		t.Errorf("cause %q", sink.sum.Cause)
 	}
