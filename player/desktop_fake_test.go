@@ -130,6 +130,12 @@ func (d *fakeDesktop) gotInputs() []frame.Input {
 	return append([]frame.Input(nil), d.inputs...)
 }
 
+func (d *fakeDesktop) gotResizes() []image.Point {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]image.Point(nil), d.resizes...)
+}
+
 func (d *fakeDesktop) Resize(w, h int) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

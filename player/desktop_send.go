@@ -303,6 +303,10 @@ func (c *desktopConn) recvLoop() {
 		if err != nil {
 			return
 		}
+		// Every message counts, acks too: a flood of any kind only slows this browser down.
+		if wait := c.rate.take(c.clock.Now()); wait > 0 {
+			c.clock.Sleep(wait)
+		}
 		m, err := parseClientMsg(data)
 		if err != nil {
 			c.log.Debug("web: desktop: dropped a message", "session", c.d.ID(), "err", err)
@@ -356,6 +360,9 @@ func (c *desktopConn) input(m clientMsg) error {
 			return nil
 		}
 		if m.Down {
+			if _, ok := c.held[m.Code]; !ok && len(c.held) >= desktopMaxHeld {
+				return nil // no keyboard holds this many: an invented code, dropped
+			}
 			c.held[m.Code] = in.Keysym
 		} else if ks, ok := c.held[m.Code]; ok {
 			// Shift released first turns "A" into "a" on the way up; the target must see the
@@ -387,7 +394,9 @@ func (c *desktopConn) input(m clientMsg) error {
 		}
 		return c.d.Input(frame.Input{Kind: frame.InputPointer, X: m.X, Y: m.Y, Buttons: c.buttons})
 	case "resize":
-		return c.d.Resize(min(max(m.W, minDesktopSide), frame.MaxSide), min(max(m.H, minDesktopSide), frame.MaxSide))
+		w, h := clampDesktopSize(m.W, m.H)
+		c.resize.offer(image.Pt(w, h))
+		return nil
 	case "clipboard":
 		if !c.clipboard {
 			return nil

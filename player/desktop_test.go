@@ -287,6 +287,9 @@ func TestDesktopInput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Resizes go to the target from a goroutine of their own; one still waiting when the
+	// browser leaves is dropped.
+	waitFor(t, "the resize", func() bool { return len(f.conn.gotResizes()) > 0 })
 	v.ws.Close()
 	select {
 	case <-f.conn.closed:
@@ -312,8 +315,8 @@ func TestDesktopInput(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("inputs\n got %v\nwant %v", got, want)
 	}
-	if fmt.Sprint(f.conn.resizes) != fmt.Sprint([]image.Point{{1280, minDesktopSide}}) {
-		t.Errorf("resizes %v", f.conn.resizes)
+	if got := f.conn.gotResizes(); fmt.Sprint(got) != fmt.Sprint([]image.Point{{1280, minDesktopSide}}) {
+		t.Errorf("resizes %v", got)
 	}
 }
 
@@ -345,8 +348,8 @@ func TestDesktopShadowIsReadOnly(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the shadow was not detached")
 	}
-	if in := d.gotInputs(); len(in) != 0 || len(d.resizes) != 0 {
-		t.Errorf("a shadow sent input %v, resizes %v", in, d.resizes)
+	if in := d.gotInputs(); len(in) != 0 || len(d.gotResizes()) != 0 {
+		t.Errorf("a shadow sent input %v, resizes %v", in, d.gotResizes())
 	}
 	if !f.audited("web.live.shadow", "carol", "d-live") {
 		t.Error("the shadow was not audited")

@@ -14,6 +14,11 @@ package player
 //
 // A shadow's input messages are dropped: it is read-only here and in Desktop.Input.
 //
+// Limits (desktop_limit.go): messages are read at most desktopMsgRate a second after a burst (the
+// rest wait in the socket, nothing is dropped); at most desktopMaxHeld keys are down at once (a
+// key-down beyond is dropped); sizes asked (hello, resize) are bounded to desktopMaxArea pixels,
+// and resizes reach the target at most once every desktopResizeEvery, the latest winning.
+//
 // Server to browser, text messages of JSON:
 //
 //	{"type":"session","id":"...","readonly":false,"clipboard":true}   first
@@ -203,6 +208,11 @@ func (s *Server) serveDesktop(w http.ResponseWriter, r *http.Request, l *login, 
 		return
 	}
 	_ = ws.SetReadDeadline(time.Time{})
+	if h.W > 0 && h.H > 0 {
+		h.W, h.H = clampDesktopSize(h.W, h.H)
+	} else {
+		h.W, h.H = 0, 0 // no preference: the target keeps its size
+	}
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -220,15 +230,24 @@ func (s *Server) serveDesktop(w http.ResponseWriter, r *http.Request, l *login, 
 		return
 	}
 	defer d.Close()
+	var clock interface {
+		Now() time.Time
+		Sleep(time.Duration)
+	} = realClock{}
+	if desktopClock != nil {
+		clock = desktopClock
+	}
 	c := &desktopConn{ws: ws, d: d, log: s.log, live: s.cfg.Live, readOnly: o.readOnly,
 		clipboard: s.cfg.DesktopClipboard, ready: make(chan struct{}, 1), ackSig: make(chan struct{}, 1),
-		hook: desktopReadHook}
+		hook: desktopReadHook, clock: clock, rate: newBucket(desktopMsgRate, desktopMsgBurst, clock.Now()),
+		resize: newResizer()}
 	c.run(ctx)
 }
 
 // desktopConn is one browser's desktop websocket. The pump goroutine owns the reader and writes
 // the shared state under mu; the send loop (the handler's goroutine) is the only writer to ws;
-// the receive goroutine is the only reader of ws and the only caller of Desktop.Input.
+// the receive goroutine is the only reader of ws and the only caller of Desktop.Input; the resizer's
+// goroutine is the only caller of Desktop.Resize.
 type desktopConn struct {
 	ws        *websocket.Conn
 	d         Desktop
@@ -255,6 +274,12 @@ type desktopConn struct {
 	// recv goroutine only
 	held    map[string]uint32 // code -> keysym of keys down, so a key goes up as it went down
 	buttons uint8             // RFB mask of the buttons down
+	clock   interface {
+		Now() time.Time
+		Sleep(time.Duration)
+	}
+	rate   *bucket  // messages from the browser
+	resize *resizer // its goroutine is the only caller of Desktop.Resize
 }
 
 func (c *desktopConn) signal() {
@@ -272,11 +297,19 @@ func (c *desktopConn) run(ctx context.Context) {
 		c.ws.Close() // unblocks the receive goroutine
 		wg.Wait()
 	}()
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		defer cancel() // the browser left
 		c.recvLoop()
+	}()
+	go func() {
+		defer wg.Done()
+		c.resize.run(ctx, c.d, func(err error) {
+			if !errors.Is(err, errors.ErrUnsupported) {
+				c.log.Debug("web: desktop: resize", "session", c.d.ID(), "err", err)
+			}
+		})
 	}()
 	go func() {
 		defer wg.Done()
