@@ -27,6 +27,7 @@ type Config struct {
 	Log     Log    `mapstructure:"log"`
 	SSH     SSH    `mapstructure:"ssh"`
 	Web     Web    `mapstructure:"web"`
+	VNC     VNC    `mapstructure:"vnc"`
 
 	Recording Recording `mapstructure:"recording"`
 	Storage   Storage   `mapstructure:"storage"`
@@ -56,6 +57,22 @@ type SSH struct {
 // Web is the web UI and API.
 type Web struct {
 	Listen string `mapstructure:"listen"`
+}
+
+// VNC is the native VNC front end (viewers log in with one-time passwords from `vigil vnc-otp`)
+// and the policy of graphical sessions.
+type VNC struct {
+	// Listen is the VNC front end's address; empty (the default) turns it off. VNC
+	// Authentication is DES over the wire with no encryption after it: keep it on loopback or
+	// behind a tunnel unless the network is trusted.
+	Listen string `mapstructure:"listen"`
+	// Keys is which keys graphical recordings keep: "printable-redacted" (default: printable keys
+	// only as counts, since they can spell passwords) or "all".
+	Keys string `mapstructure:"keys"`
+	// OTPTTL is how long a one-time password stays valid.
+	OTPTTL time.Duration `mapstructure:"otp_ttl"`
+	// DialTimeout bounds connecting and logging in to a VNC target.
+	DialTimeout time.Duration `mapstructure:"dial_timeout"`
 }
 
 // Recording says how sessions are recorded.
@@ -139,6 +156,7 @@ func Default() Config {
 			DialTimeout: 10 * time.Second,
 		},
 		Web: Web{Listen: "127.0.0.1:8080"},
+		VNC: VNC{Keys: "printable-redacted", OTPTTL: 5 * time.Minute, DialTimeout: 10 * time.Second},
 		Recording: Recording{
 			SegmentDuration: 5 * time.Second,
 			SegmentBytes:    4 << 20,
@@ -184,6 +202,18 @@ func (c *Config) Validate() error {
 		if _, port, err := net.SplitHostPort(a.v); err != nil || port == "" {
 			bad(a.field, a.v, "must be host:port (host may be empty)")
 		}
+	}
+	if _, port, err := net.SplitHostPort(c.VNC.Listen); c.VNC.Listen != "" && (err != nil || port == "") {
+		bad("vnc.listen", c.VNC.Listen, "must be empty (off) or host:port")
+	}
+	if c.VNC.Keys != "printable-redacted" && c.VNC.Keys != "all" {
+		bad("vnc.keys", c.VNC.Keys, "must be printable-redacted or all")
+	}
+	if c.VNC.OTPTTL < 10*time.Second || c.VNC.OTPTTL > time.Hour {
+		bad("vnc.otp_ttl", c.VNC.OTPTTL, "must be between 10s and 1h")
+	}
+	if c.VNC.DialTimeout <= 0 {
+		bad("vnc.dial_timeout", c.VNC.DialTimeout, "must be positive")
 	}
 	if c.SSH.DialTimeout <= 0 {
 		bad("ssh.dial_timeout", c.SSH.DialTimeout, "must be positive")

@@ -42,6 +42,7 @@ var FlagKeys = map[string]string{
 	"log-level":  "log.level",
 	"ssh-listen": "ssh.listen",
 	"web-listen": "web.listen",
+	"vnc-listen": "vnc.listen",
 }
 
 func bindFlags(v *viper.Viper, fs *pflag.FlagSet) error {

@@ -25,7 +25,7 @@ import (
 func init() { register(newServeCmd) }
 
 func newServeCmd() *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway: the SSH front end, the recorder and the store",
 		Args:  cobra.NoArgs,
@@ -39,6 +39,8 @@ func newServeCmd() *cobra.Command {
 			return serve(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
 		},
 	}
+	c.Flags().String("vnc-listen", "", "VNC front end listen address (default off)")
+	return c
 }
 
 // serve runs the gateway until ctx is done.
@@ -108,13 +110,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Graphical sessions (desktop.go): the web UI's, and VNC viewers' when vnc.listen is set.
+	desk, waitDesk, err := startDesktops(ctx, cfg, store, auth, sc.Audit, log)
+	if err != nil {
+		return err
+	}
+	defer waitDesk()
+	live := &gateway.GatewayLive{Server: srv, Desktops: desk}
 	// The CLI's way in: search, and live sessions (list, shadow, pause, resume, terminate).
 	go func() {
-		if err := gateway.ServeControl(ctx, gateway.ControlPath(cfg), ix, log, srv); err != nil {
+		if err := gateway.ServeControl(ctx, gateway.ControlPath(cfg), ix, log, live); err != nil {
 			log.Error("control socket", "err", err)
 		}
 	}()
-	waitWeb, err := startWeb(ctx, cfg, store, auth.Store, ix, auditLog, log, srv)
+	waitWeb, err := startWeb(ctx, cfg, store, auth.Store, ix, auditLog, log, live)
 	if err != nil {
 		return err
 	}

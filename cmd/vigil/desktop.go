@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/seed18fc72c3/vigil/cmd/config"
+	"github.com/seed18fc72c3/vigil/cmd/gateway"
+	"github.com/seed18fc72c3/vigil/encode/video"
+	"github.com/seed18fc72c3/vigil/proxy/desktop"
+	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
+	"github.com/seed18fc72c3/vigil/proxy/vnc"
+)
+
+// startDesktops makes the gateway's graphical sessions (the web UI's desktops always; the native
+// VNC front end when vnc.listen is set) and starts the VNC listener. wait returns once the
+// listener has stopped after ctx ended and its sessions have closed their recordings.
+func startDesktops(ctx context.Context, cfg config.Config, store *gateway.Recordings, acc *gateway.Access,
+	audit func(proxyssh.AuditEvent), log *slog.Logger) (d *gateway.Desktops, wait func(), err error) {
+	keys, err := desktop.ParseKeyPolicy(cfg.VNC.Keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	ring := desktop.RingConfig()
+	ring.StallTimeout = cfg.Recording.StallTimeout
+	d = &gateway.Desktops{
+		Ctx:    ctx,
+		Access: acc,
+		Recorder: &gateway.DesktopRecorder{Store: store, Log: log, Options: video.Options{
+			SegmentDuration: cfg.Recording.SegmentDuration, SegmentBytes: cfg.Recording.SegmentBytes}},
+		Registry:    desktop.NewRegistry(),
+		Keys:        keys,
+		Ring:        ring,
+		DialTimeout: cfg.VNC.DialTimeout,
+		Audit:       audit,
+		Log:         log,
+	}
+	done := make(chan struct{})
+	wait = func() {
+		<-done
+		// Sessions end with ctx (their parent); wait until their recordings are sealed.
+		for _, l := range d.Registry.Sessions() {
+			if s, err := d.Registry.Session(l.ID); err == nil {
+				<-s.Done()
+			}
+		}
+	}
+	if cfg.VNC.Listen == "" {
+		close(done)
+		return d, wait, nil
+	}
+	ln, err := net.Listen("tcp", cfg.VNC.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("vnc listener: %w", err)
+	}
+	d.OTPs = vnc.NewOTPs(cfg.VNC.OTPTTL)
+	d.Listen = ln.Addr().String()
+	go func() {
+		defer close(done)
+		if err := d.ServeVNC(ctx, ln); err != nil && ctx.Err() == nil {
+			log.Error("vnc front end", "err", err)
+		}
+	}()
+	return d, wait, nil
+}
