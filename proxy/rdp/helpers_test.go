@@ -27,6 +27,17 @@ type screen struct {
 	first  time.Time // when the first Frame event arrived
 	clips  []string
 	err    error
+	pixels int64 // pixels received in Pixels events
+}
+
+// at returns the colour at (x, y) of the rebuilt screen.
+func (s *screen) at(x, y int) color.RGBA {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fb == nil {
+		return color.RGBA{}
+	}
+	return s.fb.Image().RGBAAt(x, y)
 }
 
 func (s *screen) Write(t capture.Type, ch uint16, p []byte) (capture.Event, error) {
@@ -40,6 +51,9 @@ func (s *screen) Write(t capture.Type, ch uint16, p []byte) (capture.Event, erro
 		d, err := s.fb.Apply(p)
 		if err != nil && s.err == nil {
 			s.err = err
+		}
+		if d.Kind == frame.KindPixels {
+			s.pixels += int64(d.Rect.Dx() * d.Rect.Dy())
 		}
 		if d.Kind == frame.KindFrame {
 			if s.frames == 0 {

@@ -44,6 +44,7 @@ type fixture struct {
 	port        int
 	user, pass  string
 	stopArgs    []string
+	display     string // shadow: the Xvfb display it shares
 }
 
 var (
@@ -91,6 +92,7 @@ func server(t testing.TB, name string) *fixture {
 			need(t, "freerdp-shadow-cli", "Xvfb", "xterm", "winpr-hash")
 			f.script, f.user = filepath.Join(root, "rdpshadow.sh"), "vigilshadow"
 			disp := fmt.Sprint(60 + f.port%30)
+			f.display = ":" + disp
 			f.args = []string{"start", dir, disp, fmt.Sprint(f.port)}
 			f.stopArgs = []string{"stop", dir}
 		}

@@ -8,6 +8,7 @@
 #include <freerdp/freerdp.h>
 #include <freerdp/gdi/gdi.h>
 #include <freerdp/input.h>
+#include <freerdp/primitives.h>
 #include <freerdp/event.h>
 #include <freerdp/error.h>
 #include <freerdp/addin.h>
@@ -179,6 +180,9 @@ void vigil_init(void)
 	// fd 1 is stderr by now (worker.go); C's stdout buffer would hold FreeRDP's log lines until an
 	// exit that never flushes it.
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	// CPU primitives, without the autodetection that benchmarks CPU against OpenCL on first use:
+	// it cost 0.3 s of every connection, and the worker renders in software anyway.
+	primitives_set_hints(PRIMITIVES_ONLY_CPU);
 }
 
 int vigil_connect(const char* host, int port, const char* user, const char* domain, const char* password,
