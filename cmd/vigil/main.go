@@ -10,6 +10,7 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == rdpWorkerArg {
 		os.Exit(rdpWorker())
 	}
+	ensureOMPThreadLimit(os.Args)
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "vigil:", err)
 		os.Exit(1)

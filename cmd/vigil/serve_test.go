@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -21,7 +22,13 @@ func TestServeZeroConfig(t *testing.T) {
 	addr := freeAddr(t)
 	cmd := exec.Command(vigilBin, "serve")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "VIGIL_SSH_LISTEN="+addr, "VIGIL_WEB_LISTEN=127.0.0.1:0")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OMP_THREAD_LIMIT=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "VIGIL_SSH_LISTEN="+addr, "VIGIL_WEB_LISTEN=127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +61,12 @@ wait:
 			cmd.Process.Kill()
 			t.Fatalf("no listening line:\n%s", strings.Join(log, "\n"))
 		}
+	}
+	// OCR needs OMP_THREAD_LIMIT=1 before tesseract loads: serve re-executes itself with it.
+	if environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", cmd.Process.Pid)); err != nil {
+		t.Errorf("read the server's environment: %v", err)
+	} else if !strings.Contains("\x00"+string(environ), "\x00OMP_THREAD_LIMIT=1\x00") {
+		t.Error("vigil serve runs without OMP_THREAD_LIMIT=1")
 	}
 	if c, err := net.Dial("tcp", addr); err != nil {
 		t.Errorf("the gateway does not accept connections on %s: %v", addr, err)
