@@ -109,17 +109,21 @@ func (r *Recorder) Run(ctx context.Context, rd *capture.Reader, cause func() err
 }
 
 // loop waits for events under a deadline while there is something to do at a time of its own: a
-// frame deferred to its slot, or a quiet cut at the end of its duration.
+// frame deferred to its slot, or a quiet cut at the end of its duration. The deadline's context is
+// made again only when the deadline moves, not at every event.
 func (r *Recorder) loop(ctx context.Context, rd *capture.Reader) error {
+	var wait deadline
+	defer wait.stop()
 	for {
-		wctx, cancel := ctx, context.CancelFunc(func() {})
 		at, ok := r.nextDeadline()
-		if ok {
-			wctx, cancel = context.WithDeadline(ctx, r.clock0.Add(at))
+		if !ok {
+			wait.stop()
+		} else if !wait.armed || wait.at != at {
+			wait.set(ctx, at, r.clock0.Add(at))
 		}
-		ev, err := rd.Next(wctx)
-		cancel()
+		ev, err := rd.Next(wait.context(ctx))
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			wait.stop()
 			if err := r.tick(at); err != nil {
 				return err
 			}
@@ -135,6 +139,34 @@ func (r *Recorder) loop(ctx context.Context, rd *capture.Reader) error {
 			return err
 		}
 	}
+}
+
+// deadline is the context Next waits under while the recorder has something due.
+type deadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	at     time.Duration // session time it carries
+	armed  bool
+}
+
+func (d *deadline) set(parent context.Context, at time.Duration, wall time.Time) {
+	d.stop()
+	d.ctx, d.cancel = context.WithDeadline(parent, wall)
+	d.at, d.armed = at, true
+}
+
+func (d *deadline) context(parent context.Context) context.Context {
+	if !d.armed {
+		return parent
+	}
+	return d.ctx
+}
+
+func (d *deadline) stop() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.ctx, d.cancel, d.armed = nil, nil, false
 }
 
 // nextDeadline is the session time at which the recorder must act if no event comes first.
