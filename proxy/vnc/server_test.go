@@ -21,6 +21,8 @@ import (
 // paintTarget is a desktop.Target with a screen the test paints: each value on paint replaces
 // the whole screen (a new image of any size is a resize).
 type paintTarget struct {
+	// rect, when set, is the only damage a same-size repaint reports (a small change).
+	rect  image.Rectangle
 	img   *image.RGBA
 	paint chan *image.RGBA
 	in    chan frame.Input
@@ -69,8 +71,12 @@ func (p *paintTarget) Run(ctx context.Context, e *frame.Emitter) error {
 					return err
 				}
 			}
+			damage := img.Rect
+			if next.Rect == img.Rect && !p.rect.Empty() {
+				damage = p.rect
+			}
 			img = next
-			if err := e.Update(img, []image.Rectangle{img.Rect}); err != nil {
+			if err := e.Update(img, []image.Rectangle{damage}); err != nil {
 				return err
 			}
 		}
@@ -98,7 +104,7 @@ type frontEnd struct {
 	audits []ServerEvent
 }
 
-func startFrontEnd(t *testing.T, newTarget func(ctx context.Context) (desktop.Target, error)) *frontEnd {
+func startFrontEnd(t testing.TB, newTarget func(ctx context.Context) (desktop.Target, error)) *frontEnd {
 	t.Helper()
 	fe := &frontEnd{otps: NewOTPs(time.Minute), reg: desktop.NewRegistry()}
 	srv, err := NewServer(ServerConfig{
