@@ -7,8 +7,15 @@
 // Dial starts the worker, confines it (address-space and CPU-time limits applied to the child
 // before it is given anything to do), sends it the vaulted credential once over its stdin, and
 // waits until the server has accepted the logon. The returned *Session implements the graphical
-// Target contract (proxy/desktop): Run writes the remote screen into a frame.Emitter, Input sends
-// keys (set-1 scancodes) and the pointer, Resize uses the display-control channel.
+// Target contract (proxy/desktop): Run writes the remote screen into a frame.Emitter (and the
+// server's clipboard text as capture.TypeOutput events), Input sends keys (set-1 scancodes), the
+// pointer and clipboard text, Resize uses the display-control channel.
+//
+// Logon confirmation: with NLA the server checks the credential before any desktop exists. Without
+// it (TLS or standard RDP security) a server may show its own login screen instead of refusing, so
+// Dial waits for a sign of a user session: the Save Session Info logon notification (Windows), or
+// the clipboard channel becoming ready (xrdp, which starts it only in a logged-in session), and
+// fails with ErrLogon when neither comes within Options.LogonTimeout.
 //
 // Data enters as the worker's frames (FORMAT.md: damage rectangles with RGBA pixels, certificate
 // fingerprint, logon, heartbeats, errors), which are checked against their bounds and applied to

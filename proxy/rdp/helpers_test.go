@@ -113,7 +113,7 @@ func waitFrames(t testing.TB, scr *screen, n int, within time.Duration) *image.R
 
 // Set-1 scancodes of the keys type needs (US layout).
 var scancodes = func() map[rune][2]uint16 { // rune -> scancode, shift (0/1)
-	m := map[rune][2]uint16{' ': {0x39, 0}, '\n': {0x1c, 0}}
+	m := map[rune][2]uint16{' ': {0x39, 0}, '\n': {0x1c, 0}, '\\': {0x2b, 0}, '|': {0x2b, 1}}
 	rows := []struct {
 		keys  string
 		first uint16

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seed18fc72c3/vigil/capture/frame"
 )
 
 func dial(t testing.TB, o Options) *Session {
@@ -233,4 +235,37 @@ func TestResize(t *testing.T) {
 	}
 	w, h := s.Size()
 	t.Fatalf("size %dx%d after Resize(1280, 720)", w, h)
+}
+
+// TestClipboard: text offered through Input reaches the remote clipboard (read back with xclip in
+// the xterm), and text copied there comes out of Run as a clipboard event. xrdp only: its chansrv
+// bridges the X clipboard.
+func TestClipboard(t *testing.T) {
+	need(t, "xclip")
+	f := server(t, "xrdp")
+	s := dial(t, f.options(SecurityTLS))
+	scr, _ := run(t, s)
+	waitFrames(t, scr, 1, 10*time.Second)
+	time.Sleep(1500 * time.Millisecond)
+
+	if err := s.Input(frame.Input{Kind: frame.InputClipboard, Text: []byte("VIGILCLIP7")}); err != nil {
+		t.Fatal(err)
+	}
+	typeText(t, s, "clear; xclip -o -selection clipboard; echo\n")
+	waitText(t, scr, "VIGILCLIP7", 15*time.Second)
+
+	typeText(t, s, "echo -n VIGILOUT9 | xclip -selection clipboard\n")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		scr.mu.Lock()
+		clips := strings.Join(scr.clips, "\n")
+		scr.mu.Unlock()
+		if strings.Contains(clips, "VIGILOUT9") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("clipboard text from the server not seen; got %q", clips)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

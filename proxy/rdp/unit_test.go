@@ -203,3 +203,26 @@ func FuzzHandle(f *testing.F) {
 		}
 	})
 }
+
+func TestInputRejects(t *testing.T) {
+	s := newTestSession()
+	for _, tc := range []struct {
+		in   frame.Input
+		want error
+	}{
+		{frame.Input{Kind: frame.InputKey, Down: true, Keysym: 'a'}, ErrNoScancode},
+		{frame.Input{Kind: frame.InputKey, Down: true, Keysym: 'a', Scancode: 0x200}, ErrNoScancode},
+		{frame.Input{Kind: frame.InputClipboard, Text: make([]byte, wire.MaxText+1)}, frame.ErrMalformed},
+		{frame.Input{Kind: 9}, frame.ErrMalformed},
+	} {
+		if err := s.Input(tc.in); !errors.Is(err, tc.want) {
+			t.Errorf("Input(%+v) = %v, want %v", tc.in.Kind, err, tc.want)
+		}
+	}
+	if err := s.Resize(100, 100); err == nil {
+		t.Error("Resize(100, 100) accepted")
+	}
+	if err := s.Resize(800, 600); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Resize without display control = %v, want errors.ErrUnsupported", err)
+	}
+}
