@@ -12,7 +12,9 @@
 // its first Put there, and from then on keeps its own record of the keys in it (record.go). A
 // recording is one directory with one writer, so the record is exact for recordings; an object
 // another writer puts into a recorded directory is refused at upload by the remote's conditional
-// PUT (If-None-Match), and a differing spooled object is kept aside under conflict/.
+// PUT (If-None-Match), and a differing spooled object is kept aside under conflict/. Objects up to
+// 1 MiB are uploaded from a copy Put kept in memory (memory.go); the spool file stays the durable
+// record that a restart uploads.
 //
 // When the spool cannot take an object (MaxBytes reached, or the local disk fails) Put returns
 // the error, wrapping ErrSpoolFull or the disk's error: the recorder must then fail the session

@@ -167,6 +167,7 @@ func (s *Spool) delete(ctx context.Context, key string) error {
 		delete(s.byKey, key)
 		s.forget(key)
 		s.used -= e.size
+		s.release(e)
 		close(s.changed)
 		s.changed = make(chan struct{})
 		s.mu.Unlock()

@@ -64,8 +64,9 @@ type entry struct {
 	key      string
 	size     int64 // of the object, without the header
 	modTime  time.Time
-	ready    bool // durable in the spool and queued; before that the key is only reserved
-	inflight bool // being uploaded
+	ready    bool   // durable in the spool and queued; before that the key is only reserved
+	inflight bool   // being uploaded
+	data     []byte // the object's bytes, if kept in memory for the upload (memory.go)
 }
 
 // Spool is a storage.Backend that spools Puts locally and uploads them in the background. It is
@@ -88,6 +89,7 @@ type Spool struct {
 	dirs       map[string]*dirRecord // which keys exist, by directory (record.go)
 	dirClock   uint64
 	maxDirs    int
+	memUsed    int64 // bytes of entries' data
 
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -220,11 +222,15 @@ func (s *Spool) put(ctx context.Context, key string, r io.Reader, size int64) er
 
 	hdr := encodeHeader(key)
 	lr := &limitReader{r: r, limit: avail}
+	mem := &memCopy{over: size > memObjectMax}
+	if !mem.over {
+		mem.buf = make([]byte, 0, max(size, 0)) // never nil: an empty object is kept too
+	}
 	localSize := int64(-1)
 	if size >= 0 {
 		localSize = size + int64(len(hdr))
 	}
-	if err := s.local.Put(ctx, localKey(e.seq), io.MultiReader(bytes.NewReader(hdr), lr), localSize); err != nil {
+	if err := s.local.Put(ctx, localKey(e.seq), io.MultiReader(bytes.NewReader(hdr), io.TeeReader(lr, mem)), localSize); err != nil {
 		if lr.full {
 			return fmt.Errorf("%w: over %d bytes", ErrSpoolFull, s.opts.MaxBytes)
 		}
@@ -241,6 +247,7 @@ func (s *Spool) put(ctx context.Context, key string, r io.Reader, size int64) er
 		return fmt.Errorf("%w: over %d bytes", ErrSpoolFull, s.opts.MaxBytes)
 	}
 	e.size, e.modTime, e.ready = lr.n, time.Now(), true
+	e.data = s.keep(mem, e.size)
 	s.used += e.size
 	s.queue = append(s.queue, e)
 	s.remember(key)

@@ -43,6 +43,7 @@ func (s *Spool) uploader(ctx context.Context) {
 			s.queue = s.queue[1:]
 			delete(s.byKey, e.key)
 			s.used -= e.size
+			s.release(e)
 			s.remoteDown, s.lastErr = false, nil
 		} else {
 			s.remoteDown, s.lastErr = true, err
@@ -80,9 +81,15 @@ func (s *Spool) upload(ctx context.Context, e *entry) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.UploadTimeout)
 	defer cancel()
 	lk := localKey(e.seq)
-	err := s.withObject(ctx, lk, func(r io.Reader) error {
-		return s.remote.Put(ctx, e.key, r, e.size)
-	})
+	var err error
+	// e.data is not changed while e is in flight.
+	if e.data != nil {
+		err = s.remote.Put(ctx, e.key, bytes.NewReader(e.data), e.size)
+	} else {
+		err = s.withObject(ctx, lk, func(r io.Reader) error {
+			return s.remote.Put(ctx, e.key, r, e.size)
+		})
+	}
 	if errors.Is(err, storage.ErrExist) {
 		// Most often our own upload whose spool file a crash kept; else a real conflict.
 		err = s.resolveExisting(ctx, e)
