@@ -269,3 +269,58 @@ func TestClipboard(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestWorkerConfined: the worker runs under the configured address-space and CPU limits.
+func TestWorkerConfined(t *testing.T) {
+	f := server(t, "shadow")
+	o := f.options(SecurityNLA)
+	o.MemoryLimit, o.CPULimit = 3<<30, 2*time.Hour
+	s := dial(t, o)
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", s.Pid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range [][]string{{"Max address space", fmt.Sprint(3 << 30)}, {"Max cpu time", "7200"}} {
+		found := false
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, want[0]) {
+				found = true
+				if f := strings.Fields(strings.TrimPrefix(l, want[0])); len(f) < 2 || f[0] != want[1] || f[1] != want[1] {
+					t.Errorf("%s: %q, want soft and hard %s", want[0], l, want[1])
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %q in /proc/pid/limits", want[0])
+		}
+	}
+}
+
+// TestBadWorker: a worker that dies at once or speaks another protocol fails Dial with a cause.
+func TestBadWorker(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want error
+	}{
+		{[]string{"/bin/false"}, ErrWorker},
+		// cat echoes the Connect frame: not a Hello.
+		{[]string{"/bin/cat"}, ErrProtocol},
+	} {
+		o := testOptions()
+		o.Worker = tc.argv
+		o.Host, o.User, o.Password = "127.0.0.1", "u", "pw-VIGILSECRET"
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s, err := Dial(ctx, o)
+		cancel()
+		if err == nil {
+			s.Close()
+			t.Fatalf("%v: Dial succeeded", tc.argv)
+		}
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%v: Dial = %v, want %v", tc.argv, err, tc.want)
+		}
+		if strings.Contains(err.Error(), "VIGILSECRET") {
+			t.Errorf("%v: the error carries the password: %v", tc.argv, err)
+		}
+	}
+}

@@ -336,8 +336,12 @@ func (s *Session) startWatchdog() {
 	}()
 }
 
-// exitCause explains a worker whose output ended without an Error frame.
+// exitCause explains a worker whose output ended without an Error frame, or broke the format.
 func (s *Session) exitCause(readErr error) error {
+	if errors.Is(readErr, ErrProtocol) {
+		// A worker that breaks the format is not trusted to exit by itself.
+		_ = s.cmd.Process.Kill()
+	}
 	select {
 	case <-s.exited:
 	case <-time.After(2 * time.Second):
@@ -349,13 +353,12 @@ func (s *Session) exitCause(readErr error) error {
 		return fmt.Errorf("%w: no frame for %v, killed", ErrWorkerHung, s.opts.Watchdog)
 	case s.closing.Load():
 		return ErrClosed
+	case errors.Is(readErr, ErrProtocol):
+		return fmt.Errorf("%w: %w", ErrWorker, readErr)
 	}
 	why := "exited"
 	if s.exitErr != nil {
 		why = s.exitErr.Error() // "signal: killed", "exit status 2"
-	}
-	if errors.Is(readErr, ErrProtocol) {
-		why = readErr.Error()
 	}
 	if t := lastLine(s.stderr.String()); t != "" {
 		why += " (" + t + ")"
