@@ -8,9 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -33,6 +36,10 @@ type ExportRequest struct {
 
 // Exporter makes evidence bundles (cmd/gateway wires Recordings.ExportEvidence).
 type Exporter interface {
+	// MayExport returns nil if user may export now, an error wrapping ErrExportForbidden if not.
+	// The server asks it again before showing or handing out a bundle, so that a permission
+	// revoked after an export started also stops its download.
+	MayExport(ctx context.Context, user User) error
 	// Export checks that user may export, records the export in the audit log (no audit entry, no
 	// export), then writes the bundle to w, calling progress after each segment. Errors wrap
 	// ErrExportForbidden, ErrBadExport or ErrNotFound when they are the caller's.
@@ -41,7 +48,9 @@ type Exporter interface {
 
 // Export jobs: a bundle of a long session takes a while, so the browser starts a job, polls its
 // progress and downloads the file when it is done. Bundles wait in Config.ExportDir (0600) for
-// exportTTL, then are deleted.
+// exportTTL after they are finished, then a timer deletes them (whether or not anyone exports
+// again); a failed export's file is deleted at once, and files left by an earlier run of the node
+// (jobs live in memory) are deleted at start once they are older than exportTTL.
 const (
 	exportTTL        = time.Hour
 	exportMaxRunning = 2
@@ -57,17 +66,22 @@ type exportJob struct {
 	Error    string    `json:"error,omitempty"`
 	Bytes    int64     `json:"bytes,omitempty"`
 	Created  time.Time `json:"created"`
+	Ended    time.Time `json:"-"`
 	path     string
 	sessions []string
 }
 
 type exportJobs struct {
+	ttl  time.Duration // how long a finished job and its bundle are kept; tests shorten it
 	mu   sync.Mutex
 	jobs map[string]*exportJob
 }
 
 func (s *Server) exportRoutes() {
-	s.exports = &exportJobs{jobs: map[string]*exportJob{}}
+	s.exports = &exportJobs{ttl: exportTTL, jobs: map[string]*exportJob{}}
+	if s.cfg.ExportDir != "" {
+		removeStaleBundles(s.cfg.ExportDir, time.Now().Add(-exportTTL), s.log)
+	}
 	s.mux.Handle("POST /api/exports", s.authed(s.handleExportStart, auditorRole))
 	s.mux.Handle("GET /api/exports/{id}", s.authed(s.handleExportStatus, auditorRole))
 	s.mux.Handle("GET /api/exports/{id}/download", s.authed(s.handleExportDownload, auditorRole))
@@ -83,6 +97,9 @@ func (s *Server) handleExportStart(w http.ResponseWriter, r *http.Request, l *lo
 		writeError(w, http.StatusBadRequest, "bad request body")
 		return
 	}
+	// The same session twice would only make the bundle bigger.
+	slices.Sort(req.Sessions)
+	req.Sessions = slices.Compact(req.Sessions)
 	if len(req.Sessions) == 0 || len(req.Sessions) > 100 {
 		writeError(w, http.StatusBadRequest, "name between 1 and 100 sessions")
 		return
@@ -102,7 +119,7 @@ func (s *Server) handleExportStart(w http.ResponseWriter, r *http.Request, l *lo
 		return
 	}
 	if err := os.MkdirAll(s.cfg.ExportDir, 0o700); err != nil {
-		s.exports.fail(job, "cannot write the bundle on the node")
+		s.exports.fail(job, "cannot write the bundle on the node", s.cfg.Now())
 		s.log.Error("export dir", "err", err)
 		writeError(w, http.StatusInternalServerError, "cannot write the bundle on the node")
 		return
@@ -113,7 +130,7 @@ func (s *Server) handleExportStart(w http.ResponseWriter, r *http.Request, l *lo
 	// bundle itself is written in the background.
 	f, err := os.OpenFile(job.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		s.exports.fail(job, "cannot write the bundle on the node")
+		s.exports.fail(job, "cannot write the bundle on the node", s.cfg.Now())
 		s.log.Error("export file", "err", err)
 		writeError(w, http.StatusInternalServerError, "cannot write the bundle on the node")
 		return
@@ -121,6 +138,8 @@ func (s *Server) handleExportStart(w http.ResponseWriter, r *http.Request, l *lo
 	started := make(chan error, 1)
 	go s.runExport(job, l.user, remote, req, f, started)
 	if err := <-started; err != nil {
+		// The browser has the answer; a refused job is not kept (nor can refusals pile up).
+		s.exports.remove(job.ID)
 		writeError(w, exportStatus(err), exportMessage(err))
 		return
 	}
@@ -144,7 +163,7 @@ func (s *Server) runExport(job *exportJob, u User, remote string, req ExportRequ
 	}
 	if err != nil {
 		os.Remove(job.path)
-		s.exports.fail(job, exportMessage(err))
+		s.exports.fail(job, exportMessage(err), s.cfg.Now())
 		s.log.Warn("export failed", "user", u.Name, "job", job.ID, "err", err)
 		signal(err)
 		return
@@ -153,7 +172,7 @@ func (s *Server) runExport(job *exportJob, u User, remote string, req ExportRequ
 	if st, err := os.Stat(job.path); err == nil {
 		size = st.Size()
 	}
-	s.exports.finish(job, size)
+	s.exports.finish(job, size, s.cfg.Now())
 	signal(nil)
 }
 
@@ -181,7 +200,29 @@ func exportMessage(err error) string {
 	return "the export failed; the node's log has the cause"
 }
 
+// mayExport asks the Exporter again whether the caller may export; false once it answered.
+func (s *Server) mayExport(w http.ResponseWriter, r *http.Request, l *login, what string) bool {
+	if s.cfg.Exporter == nil {
+		writeError(w, http.StatusNotFound, "no such export")
+		return false
+	}
+	err := s.cfg.Exporter.MayExport(r.Context(), l.user)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, ErrExportForbidden) {
+		s.audit(r, "web.export.refused", l.user.Name, "", what+" "+r.PathValue("id"))
+	} else {
+		s.log.Error("export permission", "user", l.user.Name, "err", err)
+	}
+	writeError(w, exportStatus(err), exportMessage(err))
+	return false
+}
+
 func (s *Server) handleExportStatus(w http.ResponseWriter, r *http.Request, l *login) {
+	if !s.mayExport(w, r, l, "status") {
+		return
+	}
 	job := s.exports.get(r.PathValue("id"), l.user.Name)
 	if job == nil {
 		writeError(w, http.StatusNotFound, "no such export")
@@ -191,6 +232,9 @@ func (s *Server) handleExportStatus(w http.ResponseWriter, r *http.Request, l *l
 }
 
 func (s *Server) handleExportDownload(w http.ResponseWriter, r *http.Request, l *login) {
+	if !s.mayExport(w, r, l, "download") {
+		return
+	}
 	job := s.exports.get(r.PathValue("id"), l.user.Name)
 	if job == nil {
 		writeError(w, http.StatusNotFound, "no such export")
@@ -210,7 +254,7 @@ func (s *Server) handleExportDownload(w http.ResponseWriter, r *http.Request, l 
 	name := fmt.Sprintf("vigil-evidence-%s.zip", snap.Created.UTC().Format("20060102-150405"))
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	s.audit(r, "web.export.download", l.user.Name, "", job.ID)
+	s.audit(r, "web.export.download", l.user.Name, "", job.ID+" sessions "+strings.Join(snap.sessions, " "))
 	http.ServeContent(w, r, name, snap.Created, f)
 }
 
@@ -258,31 +302,75 @@ func (j *exportJobs) progress(job *exportJob, done, total int) {
 	j.mu.Unlock()
 }
 
-func (j *exportJobs) fail(job *exportJob, msg string) {
+func (j *exportJobs) fail(job *exportJob, msg string, now time.Time) {
 	j.mu.Lock()
-	job.State, job.Error = "failed", msg
+	job.State, job.Error, job.Ended = "failed", msg, now
 	j.mu.Unlock()
+	j.expireLater(job.ID)
 }
 
-func (j *exportJobs) finish(job *exportJob, size int64) {
+func (j *exportJobs) finish(job *exportJob, size int64, now time.Time) {
 	j.mu.Lock()
-	job.State, job.Bytes = "done", size
+	job.State, job.Bytes, job.Ended = "done", size, now
 	if job.Total == 0 {
 		job.Total = job.Done
 	}
 	j.mu.Unlock()
+	j.expireLater(job.ID)
 }
 
-// sweep deletes finished jobs older than exportTTL and their files.
+// expireLater deletes the job and its bundle ttl from now. A timer, not a goroutine: nothing
+// waits on it, and nothing depends on another export being started.
+func (j *exportJobs) expireLater(id string) {
+	time.AfterFunc(j.ttl, func() { j.remove(id) })
+}
+
+// remove forgets a job and deletes its bundle, if any. A running job is left alone: its export
+// still writes the file and will finish or fail.
+func (j *exportJobs) remove(id string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	job := j.jobs[id]
+	if job == nil || job.State == "running" {
+		return
+	}
+	if job.path != "" {
+		os.Remove(job.path)
+	}
+	delete(j.jobs, id)
+}
+
+// sweep deletes jobs that ended more than ttl ago and their files; the timers do the same, this
+// catches what a stopped clock (tests) or a late timer left.
 func (j *exportJobs) sweep(now time.Time) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for id, job := range j.jobs {
-		if job.State != "running" && now.Sub(job.Created) > exportTTL {
+		if job.State != "running" && now.Sub(job.Ended) > j.ttl {
 			if job.path != "" {
 				os.Remove(job.path)
 			}
 			delete(j.jobs, id)
+		}
+	}
+}
+
+// removeStaleBundles deletes bundles older than before from dir: an earlier run of the node wrote
+// them, and their jobs, kept in memory, are gone with it, so nobody can download them.
+func removeStaleBundles(dir string, before time.Time, log *slog.Logger) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return // no directory yet: nothing to clean
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, "export-") || !strings.HasSuffix(name, ".zip") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(before) {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				log.Warn("export: remove stale bundle", "file", name, "err", err)
+			}
 		}
 	}
 }

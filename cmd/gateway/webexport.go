@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"filippo.io/age"
@@ -25,6 +26,15 @@ type WebExporter struct {
 }
 
 var _ player.Exporter = (*WebExporter)(nil)
+
+// MayExport reads the permission from the store, as Export does; the web UI asks before it shows
+// or hands out a bundle.
+func (e *WebExporter) MayExport(_ context.Context, u player.User) error {
+	if !e.permitted(u.Name) {
+		return fmt.Errorf("user %s: %w", u.Name, player.ErrExportForbidden)
+	}
+	return nil
+}
 
 func (e *WebExporter) Export(ctx context.Context, u player.User, remote string, req player.ExportRequest, w io.Writer, progress func(done, total int)) error {
 	if !e.permitted(u.Name) {
@@ -51,7 +61,9 @@ func (e *WebExporter) Export(ctx context.Context, u player.User, remote string, 
 		if err != nil {
 			return fmt.Errorf("session %q: %w", arg, player.ErrNotFound)
 		}
-		ids = append(ids, ref.ID)
+		if !slices.Contains(ids, ref.ID) { // a prefix and the full id name one session
+			ids = append(ids, ref.ID)
+		}
 	}
 	// The audit lines come first, so they are inside the bundle; an export that cannot be audited
 	// does not happen.
