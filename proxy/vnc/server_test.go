@@ -71,7 +71,7 @@ func (p *paintTarget) Run(ctx context.Context, e *frame.Emitter) error {
 					return err
 				}
 			}
-			damage := img.Rect
+			damage := next.Rect
 			if next.Rect == img.Rect && !p.rect.Empty() {
 				damage = p.rect
 			}
