@@ -111,6 +111,7 @@ func (f *fakeTarget) Close() error {
 // memRecorder keeps every event of the ring (a lossless reader, as the real recorder).
 type memRecorder struct {
 	startErr error
+	discard  bool // keep nothing (benchmarks)
 	mu       sync.Mutex
 	events   []capture.Event
 	cause    error
@@ -130,6 +131,9 @@ func (m *memRecorder) Start(ctx context.Context, info Info, ring *capture.Ring) 
 			ev, err := rd.Next(context.Background())
 			if err != nil {
 				return
+			}
+			if m.discard {
+				continue
 			}
 			ev.Payload = append([]byte(nil), ev.Payload...)
 			m.mu.Lock()
@@ -161,6 +165,15 @@ func smallRing() capture.Config {
 func startFake(t *testing.T, ft *fakeTarget, cfg Config) (*Session, *memRecorder) {
 	t.Helper()
 	rec := &memRecorder{}
+	return startWith(t, ft, cfg, rec), rec
+}
+
+func startBench(b *testing.B, ft *fakeTarget, rec *memRecorder) *Session {
+	return startWith(b, ft, Config{Ring: RingConfig()}, rec)
+}
+
+func startWith(t testing.TB, ft *fakeTarget, cfg Config, rec *memRecorder) *Session {
+	t.Helper()
 	cfg.Recorder = rec
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	if cfg.Ring.MaxRead == 0 {
@@ -174,7 +187,7 @@ func startFake(t *testing.T, ft *fakeTarget, cfg Config) (*Session, *memRecorder
 		s.End(nil)
 		<-s.Done()
 	})
-	return s, rec
+	return s
 }
 
 // follow applies the reader's damage to fb until the reader has delivered `frames` Frame events
