@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -55,6 +56,19 @@ type FrontendInfo struct {
 // ErrNoTarget is returned by ServeFrontend for an empty FrontendInfo.Target.
 var ErrNoTarget = errors.New("no target named")
 
+// A frontend's sizes come from a browser, which a hostile user controls. Every size becomes a
+// terminal emulator of cols x rows cells in the recorder, the indexer and the live hub (32 bytes
+// a cell, allocated anew at each resize), so sizes are bounded as the live hub bounds them, and
+// resizes are forwarded at most once every frontendResizeEvery, the latest winning.
+const maxFrontendSide = 1000
+
+// frontendResizeEvery is a variable for tests.
+var frontendResizeEvery = 100 * time.Millisecond
+
+func saneSize(ws WindowSize) bool {
+	return ws.Cols > 0 && ws.Rows > 0 && ws.Cols <= maxFrontendSide && ws.Rows <= maxFrontendSide
+}
+
 // Targets lists the targets p may open, as the SSH menu would show them (Policy.Targets).
 func (s *Server) Targets(ctx context.Context, p Principal) ([]string, error) {
 	return s.cfg.Policy.Targets(ctx, p)
@@ -74,7 +88,7 @@ func (s *Server) ServeFrontend(ctx context.Context, fe Frontend, info FrontendIn
 	if info.Term == "" {
 		info.Term = "xterm-256color"
 	}
-	if info.Cols <= 0 || info.Rows <= 0 {
+	if !saneSize(WindowSize{Cols: info.Cols, Rows: info.Rows}) {
 		info.Cols, info.Rows = 80, 24
 	}
 	if s.cfg.Banner != "" {
@@ -142,29 +156,65 @@ func newFrontConn(fe Frontend, info FrontendInfo) *frontConn {
 	return c
 }
 
-// forwardResizes owns reqs: it sends a window-change per resize and closes reqs once the
+// forwardResizes owns reqs: it sends a window-change per resize, at most once every
+// frontendResizeEvery (sizes arriving meanwhile replace each other), and closes reqs once the
 // connection is gone, which is what ends the channel's request loop.
 func (c *frontConn) forwardResizes() {
 	defer c.reqsWG.Done()
 	defer close(c.reqs)
+	var last time.Time
+	for {
+		ws, ok := c.nextResize()
+		if !ok {
+			return
+		}
+		if wait := frontendResizeEvery - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+		coalesce:
+			for {
+				select {
+				case <-c.gone:
+					t.Stop()
+					return
+				case next, ok := <-c.fe.Resizes():
+					if !ok {
+						t.Stop()
+						<-c.gone
+						return
+					}
+					if saneSize(next) {
+						ws = next
+					}
+				case <-t.C:
+					break coalesce
+				}
+			}
+		}
+		req := &ssh.Request{Type: "window-change", Payload: ssh.Marshal(windowChange{
+			Cols: uint32(ws.Cols), Rows: uint32(ws.Rows)})}
+		select {
+		case c.reqs <- req:
+			last = time.Now()
+		case <-c.gone:
+			return
+		}
+	}
+}
+
+// nextResize waits for the next sane size; a nonsense one is dropped, not forwarded to the
+// target's pty. False once the connection is gone.
+func (c *frontConn) nextResize() (WindowSize, bool) {
 	for {
 		select {
 		case <-c.gone:
-			return
+			return WindowSize{}, false
 		case ws, ok := <-c.fe.Resizes():
 			if !ok {
 				<-c.gone
-				return
+				return WindowSize{}, false
 			}
-			if ws.Cols <= 0 || ws.Rows <= 0 || ws.Cols > 0xffff || ws.Rows > 0xffff {
-				continue // a nonsense size is dropped, not forwarded to the target's pty
-			}
-			req := &ssh.Request{Type: "window-change", Payload: ssh.Marshal(windowChange{
-				Cols: uint32(ws.Cols), Rows: uint32(ws.Rows)})}
-			select {
-			case c.reqs <- req:
-			case <-c.gone:
-				return
+			if saneSize(ws) {
+				return ws, true
 			}
 		}
 	}
