@@ -296,8 +296,12 @@ func (s *Session) write(b []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if _, err := s.stdin.Write(b); err != nil {
-		if c := s.Err(); c != nil {
-			return c
+		// A broken pipe means the worker is gone: its exit, which the reader is about to see,
+		// says more than EPIPE does.
+		select {
+		case <-s.done:
+			return s.cause
+		case <-time.After(2 * time.Second):
 		}
 		return fmt.Errorf("rdp: write to worker: %w", err)
 	}
