@@ -152,6 +152,9 @@ func (s *Session) ringCause(err error) error {
 func (s *Session) teardown(runDone, modelDone chan struct{}) {
 	<-s.ctx.Done()
 	cause := context.Cause(s.ctx)
+	if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		cause = ErrShutdown // the parent (the gateway) ended without naming a cause
+	}
 	s.target.Close()
 	<-runDone
 	s.ring.Close()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed18fc72c3/vigil/capture"
 	"github.com/seed18fc72c3/vigil/capture/frame"
 	"github.com/seed18fc72c3/vigil/proxy/desktop"
 )
@@ -22,10 +23,12 @@ import (
 // the whole screen (a new image of any size is a resize).
 type paintTarget struct {
 	// rect, when set, is the only damage a same-size repaint reports (a small change).
-	rect  image.Rectangle
-	img   *image.RGBA
-	paint chan *image.RGBA
-	in    chan frame.Input
+	rect image.Rectangle
+	// cursor, when set, is the pointer shape sent after the first update, hotspot (2, 3).
+	cursor *image.RGBA
+	img    *image.RGBA
+	paint  chan *image.RGBA
+	in     chan frame.Input
 }
 
 func newPaintTarget(w, h int, seed uint64) *paintTarget {
@@ -60,6 +63,11 @@ func (p *paintTarget) Run(ctx context.Context, e *frame.Emitter) error {
 	}
 	if err := e.Update(img, []image.Rectangle{img.Rect}); err != nil {
 		return err
+	}
+	if p.cursor != nil {
+		if _, err := e.W.Write(capture.TypeDamage, 0, frame.AppendCursor(nil, p.cursor, image.Pt(2, 3))); err != nil {
+			return err
+		}
 	}
 	for {
 		select {
@@ -503,5 +511,49 @@ func TestPixelWriterFormats(t *testing.T) {
 	w, _ := newPixelWriter(PixelFormat{BPP: 32, Depth: 24, BigEndian: true, TrueColour: true, RedMax: 255, GreenMax: 255, BlueMax: 255, RedShift: 24, GreenShift: 16, BlueShift: 8})
 	if got := w.cpixel(nil, 1, 2, 3); !bytes.Equal(got, []byte{1, 2, 3}) {
 		t.Fatalf("cpixel %x", got)
+	}
+}
+
+// TestServerCursor: the target's pointer shape reaches a viewer that takes the Cursor
+// pseudo-encoding, with its hotspot and mask (alpha at least half is opaque).
+func TestServerCursor(t *testing.T) {
+	cur := image.NewRGBA(image.Rect(0, 0, 11, 7))
+	for i := 0; i < len(cur.Pix); i += 4 {
+		cur.Pix[i], cur.Pix[i+1], cur.Pix[i+2], cur.Pix[i+3] = byte(i), 0x80, byte(i/4), byte(i*37)
+	}
+	fe := startFrontEnd(t, func(context.Context) (desktop.Target, error) {
+		tg := newPaintTarget(40, 30, 6)
+		tg.cursor = cur
+		return tg, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, fe.addr, []byte(fe.issue(t, "alice", "desk")), Options{Encodings: []Encoding{EncodingRaw, EncodingCursor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for {
+		u, err := c.Next(ctx)
+		if err != nil {
+			t.Fatalf("no cursor: %v", err)
+		}
+		if u.Cursor == nil {
+			continue
+		}
+		if u.Cursor.Hotspot != image.Pt(2, 3) || u.Cursor.Image.Rect != cur.Rect {
+			t.Fatalf("cursor %v hotspot %v", u.Cursor.Image.Rect, u.Cursor.Hotspot)
+		}
+		for i := 0; i < len(cur.Pix); i += 4 {
+			got := u.Cursor.Image.Pix[i : i+4]
+			if cur.Pix[i+3] >= 0x80 {
+				if !bytes.Equal(got, append(append([]byte(nil), cur.Pix[i:i+3]...), 0xff)) {
+					t.Fatalf("opaque pixel %d: %v, want %v", i/4, got, cur.Pix[i:i+3])
+				}
+			} else if got[3] != 0 {
+				t.Fatalf("transparent pixel %d shown", i/4)
+			}
+		}
+		return
 	}
 }

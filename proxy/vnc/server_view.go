@@ -43,6 +43,9 @@ type viewer struct {
 	zrle        bool
 	desktopSize bool
 	cut         []byte // the target's clipboard, Latin-1, to send
+	cursorEnc   bool   // the viewer takes the Cursor pseudo-encoding
+	cursor      *frame.Damage
+	cursorSent  bool
 	pauseShown  bool
 	zenc        *zrleStream
 	out         []byte
@@ -61,6 +64,9 @@ func (v *viewer) run(ctx context.Context) error {
 	v.fb.Load(img)
 	v.fb.TakeDirty()
 	v.size = v.fb.Image().Bounds()
+	if img, hot, ok := v.sess.Cursor(); ok {
+		v.cursor = &frame.Damage{Kind: frame.KindCursor, Rect: img.Rect, Src: hot, Pix: img.Pix}
+	}
 	v.pf, _ = newPixelWriter(rgbaFormat)
 	v.zenc = newZRLEStream()
 	if err := v.serverInit(); err != nil {
@@ -149,6 +155,10 @@ func (v *viewer) follow(ctx context.Context, rdp **capture.Reader) error {
 		case capture.TypeDamage:
 			v.mu.Lock()
 			d, err := v.fb.Apply(ev.Payload)
+			if err == nil && d.Kind == frame.KindCursor {
+				d.Pix = append([]byte(nil), d.Pix...)
+				v.cursor, v.cursorSent = &d, false
+			}
 			if err == nil && d.Kind == frame.KindFrame {
 				rects, resized := v.fb.TakeDirty()
 				v.dirty = append(v.dirty, rects...)
@@ -192,13 +202,15 @@ func (v *viewer) readLoop() error {
 			v.pf = pf
 			v.mu.Unlock()
 		case msgSetEncodings:
-			var zrle, ds bool
+			var zrle, ds, cur bool
 			for _, e := range m.Encodings {
 				zrle = zrle || e == EncodingZRLE
 				ds = ds || e == EncodingDesktopSize
+				cur = cur || e == EncodingCursor
 			}
 			v.mu.Lock()
-			v.zrle, v.desktopSize = zrle, ds
+			v.zrle, v.desktopSize, v.cursorEnc = zrle, ds, cur
+			v.cursorSent = false
 			v.mu.Unlock()
 		case msgUpdateRequest:
 			v.mu.Lock()
@@ -238,12 +250,12 @@ func (v *viewer) sendPending() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.out = v.out[:0]
-	if v.cut != nil {
+	paused, _, _ := v.sess.Paused()
+	if v.cut != nil && !paused { // the target's clipboard is output too: held during a pause
 		v.out = binary.BigEndian.AppendUint32(append(v.out, 3, 0, 0, 0), uint32(len(v.cut)))
 		v.out = append(v.out, v.cut...)
 		v.cut = nil
 	}
-	paused, _, _ := v.sess.Paused()
 	if !paused && v.pauseShown {
 		v.pauseShown = false
 		v.markAllLocked() // repaint what the pause screen covered
@@ -254,7 +266,8 @@ func (v *viewer) sendPending() error {
 		}
 		v.pauseShown = true
 	}
-	if v.requested && !paused && (len(v.dirty) > 0 || (v.resized && v.desktopSize)) {
+	sendCursor := v.cursorEnc && v.cursor != nil && !v.cursorSent
+	if v.requested && !paused && (len(v.dirty) > 0 || (v.resized && v.desktopSize) || sendCursor) {
 		resize := v.resized && v.desktopSize && v.fb.Image().Bounds() != v.size
 		if resize {
 			v.size = v.fb.Image().Bounds()
@@ -291,6 +304,10 @@ func (v *viewer) updateLocked(img *image.RGBA, rects []image.Rectangle, resize b
 	if resize {
 		n++
 	}
+	cursor := v.cursorEnc && v.cursor != nil && !v.cursorSent && img == v.fb.Image()
+	if cursor {
+		n++
+	}
 	if n == 0 {
 		return nil
 	}
@@ -298,6 +315,10 @@ func (v *viewer) updateLocked(img *image.RGBA, rects []image.Rectangle, resize b
 	v.out = binary.BigEndian.AppendUint16(append(v.out, 0, 0), uint16(n))
 	if resize {
 		v.out = appendRectHeader(v.out, v.size, EncodingDesktopSize)
+	}
+	if cursor {
+		v.out = v.appendCursor(v.out, v.cursor)
+		v.cursorSent = true
 	}
 	for _, r := range clipped {
 		if v.zrle {
@@ -320,4 +341,26 @@ func dimmed(img *image.RGBA) *image.RGBA {
 		d.Pix[i], d.Pix[i+1], d.Pix[i+2], d.Pix[i+3] = img.Pix[i]/3, img.Pix[i+1]/3, img.Pix[i+2]/3+40, 0xff
 	}
 	return d
+}
+
+// appendCursor appends a Cursor pseudo-encoding rectangle: the hotspot as its position, the
+// pixels in the viewer's format, then a mask of one bit a pixel (rows padded to bytes, most
+// significant bit first), set where the shape's alpha is at least half.
+func (v *viewer) appendCursor(dst []byte, c *frame.Damage) []byte {
+	w, h := c.Rect.Dx(), c.Rect.Dy()
+	dst = appendRectHeader(dst, image.Rectangle{Min: c.Src, Max: c.Src.Add(image.Pt(w, h))}, EncodingCursor)
+	for i := 0; i < len(c.Pix); i += 4 {
+		dst = v.pf.pixel(dst, c.Pix[i], c.Pix[i+1], c.Pix[i+2])
+	}
+	stride := (w + 7) / 8
+	for y := 0; y < h; y++ {
+		row := make([]byte, stride)
+		for x := 0; x < w; x++ {
+			if c.Pix[(y*w+x)*4+3] >= 0x80 {
+				row[x/8] |= 0x80 >> (x % 8)
+			}
+		}
+		dst = append(dst, row...)
+	}
+	return dst
 }
