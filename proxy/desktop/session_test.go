@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"log/slog"
 	"math/rand/v2"
@@ -451,5 +452,43 @@ func TestParseKeyPolicy(t *testing.T) {
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ParseKeyPolicy(%q) = %v, %v", tc.in, got, err)
 		}
+	}
+}
+
+// failingRecorder fails the ring as the real recorder does when it cannot persist.
+type failingRecorder struct {
+	memRecorder
+	ring *capture.Ring
+}
+
+func (f *failingRecorder) Start(ctx context.Context, info Info, ring *capture.Ring) (Recording, error) {
+	f.ring = ring
+	return f.memRecorder.Start(ctx, info, ring)
+}
+
+// TestRecordingFailureEndsSession: once the recording fails, nothing more is forwarded and the
+// session ends with a recording-failure cause (fail closed).
+func TestRecordingFailureEndsSession(t *testing.T) {
+	ft := newFakeTarget(16, 16, 0)
+	rec := &failingRecorder{}
+	s, err := Start(context.Background(), Config{Recorder: rec, Ring: smallRing(), Logger: slog.New(slog.DiscardHandler)}, Info{}, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Input(key(true, 0xff0d)); err != nil {
+		t.Fatal(err)
+	}
+	rec.ring.Fail(fmt.Errorf("%w: disk full", ErrRecordingFailure))
+	if err := s.Input(key(false, 0xff0d)); err == nil {
+		t.Fatal("input accepted after the recording failed")
+	}
+	<-s.Done()
+	if !errors.Is(s.Err(), ErrRecordingFailure) {
+		t.Fatalf("cause %v, want a recording failure", s.Err())
+	}
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if len(ft.inputs) != 1 {
+		t.Fatalf("target got %d inputs, want only the recorded one", len(ft.inputs))
 	}
 }
