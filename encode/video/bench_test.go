@@ -18,7 +18,7 @@ func cpuTime() time.Duration {
 }
 
 // sessionSim drives the encoder as the Recorder does, on synthetic time: each b.N iteration is one
-// second of a 1920x1080 session, with cuts every 5 s (each an IDR of the whole screen), so the
+// second of a 1920x1080 session, with cuts every 5 s by default (each an IDR of the whole screen), so the
 // figures scale to an hour without sleeping.
 type sessionSim struct {
 	b      *testing.B
@@ -28,10 +28,11 @@ type sessionSim struct {
 	start  time.Duration
 	bytes  int64
 	frames int
+	cutLen time.Duration
 }
 
 func newSim(b *testing.B, o Options) *sessionSim {
-	s := &sessionSim{b: b, screen: desktop(1920, 1080, 0)}
+	s := &sessionSim{b: b, screen: desktop(1920, 1080, 0), cutLen: o.withDefaults().SegmentDuration}
 	var err error
 	if s.enc, err = newEncoder(1920, 1080, o.withDefaults()); err != nil {
 		b.Fatal(err)
@@ -68,10 +69,10 @@ func (s *sessionSim) frame(r image.Rectangle) {
 	s.frames++
 }
 
-// advance moves the clock, cutting every 5 s as the Recorder does.
+// advance moves the clock, cutting every SegmentDuration as the Recorder does.
 func (s *sessionSim) advance(d time.Duration) {
 	s.now += d
-	if s.now-s.start >= 5*time.Second {
+	if s.now-s.start >= s.cutLen {
 		s.cut()
 	}
 }
@@ -100,11 +101,11 @@ func (s *sessionSim) report(b *testing.B, cpu time.Duration) {
 // The desktop has a gradient wallpaper, a title bar and a terminal window of 100x40 or 100x24
 // cells of glyph-like text (synth_test.go); the default options, and ultrafast for comparison.
 func BenchmarkSessionHour(b *testing.B) {
+	defer func(r int) { termRows = r }(termRows)
 	for _, preset := range []string{"ultrafast", "veryfast"} {
 		for _, rows := range []int{40, 24} {
 			o := Options{Preset: preset}
 			name := fmt.Sprintf("%s/term%d", preset, rows)
-			defer func(r int) { termRows = r }(termRows)
 			termRows = rows
 			b.Run("quiet/"+name, func(b *testing.B) {
 				s := newSim(b, o)
@@ -137,5 +138,21 @@ func BenchmarkSessionHour(b *testing.B) {
 				s.report(b, cpuTime()-cpu0)
 			})
 		}
+	}
+	// The levers on a quiet desktop's bytes, which are nearly all one keyframe per cut: a higher
+	// CRF, or longer cuts (a policy choice: a crash loses up to one cut).
+	termRows = 40
+	for _, o := range []Options{{CRF: 28}, {SegmentDuration: 10 * time.Second}} {
+		b.Run(fmt.Sprintf("quiet/veryfast/term40/crf%d-cut%v", o.withDefaults().CRF, o.withDefaults().SegmentDuration), func(b *testing.B) {
+			s := newSim(b, o)
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s.advance(time.Second)
+				s.frame(drawClock(s.screen, int(s.now/time.Second)))
+			}
+			b.StopTimer()
+			s.report(b, cpuTime()-cpu0)
+		})
 	}
 }

@@ -198,13 +198,13 @@ func (r *Recorder) tick(at time.Duration) error {
 	if err := r.pipe.failed(); err != nil {
 		return err
 	}
-	if r.pending && r.consistent && r.lastFrame+r.opts.interval() <= at {
-		if err := r.encodeFrame(r.lastFrame + r.opts.interval()); err != nil {
-			return err
-		}
-	}
 	if r.open && at >= r.cutDue() {
+		// at is the earliest deadline, so a deferred frame's slot is not before it: the new
+		// cut's keyframe, which shows the screen as it is, is that frame.
 		return r.recut(at)
+	}
+	if r.pending && r.consistent && r.lastFrame+r.opts.interval() <= at {
+		return r.encodeFrame(r.lastFrame + r.opts.interval())
 	}
 	return nil
 }
