@@ -10,6 +10,12 @@
 // Concat joins a recording's video segments into one MP4 for export, and FrameAt decodes the frame
 // shown at a given time (tests, OCR reindexing).
 //
+// It links FFmpeg 5.1 through go-astiav and cgo (Debian: libavcodec-dev, libavformat-dev,
+// libavutil-dev, libswscale-dev, with libx264 in libavcodec59); the tests also run Debian's
+// ffprobe (package ffmpeg). FFmpeg logs to stderr at its own level: a program should call
+// astiav.SetLogLevel(astiav.LogLevelError) once, since libx264 otherwise prints its settings each
+// time an encoder opens.
+//
 // The reader goroutine only applies damage and copies the changed pixels; conversion to YUV and
 // encoding run on a goroutine the Recorder owns, behind a bounded handoff, so the ring is held back
 // only when the encoder is slower than the session for long enough to fill the handoff.
