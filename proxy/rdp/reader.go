@@ -54,15 +54,15 @@ type readState struct {
 
 // handle applies one frame. Any error ends the session.
 func (s *Session) handle(st *readState, t byte, body []byte) error {
+	if debug && t != wire.Damage && t != wire.EndPaint {
+		fmt.Fprintf(os.Stderr, "rdp: %s frame %#x %x\n", time.Now().Format("15:04:05.000"), t, body[:min(len(body), 16)])
+	}
 	if !st.hello {
 		if t != wire.Hello || len(body) != 1 || body[0] != wire.Version {
 			return fmt.Errorf("rdp: worker: first frame %#x, want hello version %d: %w", t, wire.Version, ErrProtocol)
 		}
 		st.hello = true
 		return nil
-	}
-	if debug && t != wire.Damage && t != wire.EndPaint && t != wire.Heartbeat {
-		fmt.Fprintf(os.Stderr, "rdp: %s frame %#x %x\n", time.Now().Format("15:04:05.000"), t, body[:min(len(body), 16)])
 	}
 	d := wire.Dec{B: body}
 	switch t {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -76,6 +77,9 @@ func Dial(ctx context.Context, o Options) (*Session, error) {
 		return nil, err
 	}
 	sec, _ := o.Security.wire()
+	if debug {
+		fmt.Fprintf(os.Stderr, "rdp: %s dial %s:%d\n", time.Now().Format("15:04:05.000"), o.Host, o.Port)
+	}
 	cmd, stdin, stdout, errTail, err := startWorker(o)
 	if err != nil {
 		return nil, err
