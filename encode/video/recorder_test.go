@@ -413,3 +413,34 @@ func TestRecorderMalformedDamage(t *testing.T) {
 		t.Errorf("last frame %.1f dB, want >= %d", p, minPSNR)
 	}
 }
+
+// TestRecorderCutsOnBytes: a busy screen cuts when the video segment reaches SegmentBytes, long
+// before its duration.
+func TestRecorderCutsOnBytes(t *testing.T) {
+	ring := newRing(t, 5*time.Second)
+	sink := &memSink{}
+	opts := Options{SegmentDuration: time.Hour, SegmentBytes: 30 << 10}
+	run := startRecorder(t, ring, sink, opts, nil)
+	d := newDriver(t, ring, 320, 240)
+	for i := 1; i <= 8; i++ {
+		time.Sleep(220 * time.Millisecond)
+		d.screen = desktop(320, 240, 3*i) // a new page of text each time
+		d.update(d.screen.Bounds())
+	}
+	ring.Close()
+	<-run.done
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	checkRecording(t, sink, opts)
+	t.Logf("%d cuts", len(sink.infos)/2)
+	if cuts := len(sink.infos) / 2; cuts < 2 {
+		t.Errorf("%d cuts of %v bytes, want several at %d bytes each", cuts, sink.infos, opts.SegmentBytes)
+	}
+	for i := 0; i < len(sink.infos)-2; i += 2 {
+		// A cut ends at the first frame after the limit: at most one frame's worth over it.
+		if n := sink.infos[i].Bytes; n > 3*opts.SegmentBytes {
+			t.Errorf("segment %d: %d bytes, limit %d", i, n, opts.SegmentBytes)
+		}
+	}
+}
