@@ -324,3 +324,22 @@ func TestBadWorker(t *testing.T) {
 		}
 	}
 }
+
+// TestServerEnds: the user's session ends on the server (the xterm, xrdp's whole session, exits):
+// the session ends with ErrDisconnected.
+func TestServerEnds(t *testing.T) {
+	f := server(t, "xrdp")
+	s := dial(t, f.options(SecurityTLS))
+	scr, stop := run(t, s)
+	waitFrames(t, scr, 1, 10*time.Second)
+	time.Sleep(time.Second)
+	typeText(t, s, "exit\n")
+	select {
+	case <-s.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("session still running 20 s after its X session ended")
+	}
+	if err := stop(); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("Run = %v, want ErrDisconnected", err)
+	}
+}
