@@ -343,3 +343,18 @@ func TestServerEnds(t *testing.T) {
 		t.Fatalf("Run = %v, want ErrDisconnected", err)
 	}
 }
+
+// TestProductionWorker runs the real `vigil rdp-worker` when VIGIL_RDP_WORKER_BIN names a built
+// vigil binary (go build -o /tmp/vigil ./cmd/vigil): the dispatch in cmd/vigil's main.
+func TestProductionWorker(t *testing.T) {
+	bin := os.Getenv("VIGIL_RDP_WORKER_BIN")
+	if bin == "" {
+		t.Skip("VIGIL_RDP_WORKER_BIN not set")
+	}
+	f := server(t, "shadow")
+	o := f.options(SecurityNLA)
+	o.Worker, o.WorkerEnv = []string{bin, "rdp-worker"}, nil
+	s := dial(t, o)
+	scr, _ := run(t, s)
+	waitFrames(t, scr, 1, 10*time.Second)
+}
