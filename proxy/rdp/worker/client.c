@@ -88,16 +88,30 @@ static BOOL vigil_begin_paint(rdpContext* context)
 	return TRUE;
 }
 
-// The invalid region GDI accumulated since the last EndPaint is the damage: send it, then clear it.
+// The region GDI invalidated since the last EndPaint is the damage: send it, then clear it. GDI
+// keeps both the list of rectangles and their bounding box; the list is sent while it is short
+// (scattered changes, a clock and a cursor, cost their own pixels only), the box otherwise.
 static BOOL vigil_end_paint(rdpContext* context)
 {
 	rdpGdi* gdi = context->gdi;
 	HGDI_WND hwnd = gdi->primary->hdc->hwnd;
 	if (!hwnd->invalid->null)
 	{
-		HGDI_RGN r = hwnd->invalid;
-		if (!goDamage(gdi->primary_buffer, gdi->stride, r->x, r->y, r->w, r->h, gdi->width, gdi->height))
-			return FALSE;
+		if (hwnd->ninvalid > 0 && hwnd->ninvalid <= 32 && hwnd->cinvalid)
+		{
+			for (INT32 i = 0; i < hwnd->ninvalid; i++)
+			{
+				const GDI_RGN* r = &hwnd->cinvalid[i];
+				if (!goDamage(gdi->primary_buffer, gdi->stride, r->x, r->y, r->w, r->h, gdi->width, gdi->height))
+					return FALSE;
+			}
+		}
+		else
+		{
+			HGDI_RGN r = hwnd->invalid;
+			if (!goDamage(gdi->primary_buffer, gdi->stride, r->x, r->y, r->w, r->h, gdi->width, gdi->height))
+				return FALSE;
+		}
 	}
 	hwnd->invalid->null = TRUE;
 	hwnd->ninvalid = 0;
