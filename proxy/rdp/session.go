@@ -70,7 +70,8 @@ type Session struct {
 // Dial starts a worker, connects it to the target and logs in with o's credential. It returns
 // once the desktop is up and the logon is confirmed: by NLA, or by the server's logon
 // notification (ErrLogon if none comes within o.LogonTimeout). Errors wrap ErrAuth, ErrLogon,
-// ErrCertificate, ErrSecurity, ErrConnect, ErrWorker or the context's error.
+// ErrCertificate, ErrSecurity, ErrConnect, ErrWorker or the context's error. ctx bounds the dial
+// only; the session lasts until Close or until the server or the worker ends it.
 func Dial(ctx context.Context, o Options) (*Session, error) {
 	o = o.withDefaults()
 	if err := o.Validate(); err != nil {
