@@ -113,7 +113,7 @@ func (s *Server) handleDesktopConnect(w http.ResponseWriter, r *http.Request, l 
 		case err == nil:
 			s.audit(r, "web.desktop.open", l.user.Name, d.ID(), target)
 		case errors.Is(err, ErrForbidden), errors.Is(err, ErrNotFound):
-			s.audit(r, "web.desktop.refused", l.user.Name, "", target)
+			s.audit(r, "web.desktop.refused", l.user.Name, "", auditName(target))
 		}
 		return d, err
 	}})

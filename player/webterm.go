@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 )
 
 // Terminals opens SSH and telnet targets in the browser terminal: the gateway's sessions, with
@@ -71,10 +72,22 @@ func (s *Server) handleTerminal(w http.ResponseWriter, r *http.Request, l *login
 	}
 	if !slices.Contains(names, target) {
 		// Unknown and forbidden look alike: a user learns no target names from this.
-		s.audit(r, "web.terminal.refused", l.user.Name, "", target)
+		s.audit(r, "web.terminal.refused", l.user.Name, "", auditName(target))
 		writeError(w, http.StatusNotFound, "no such target")
 		return
 	}
 	s.audit(r, "web.terminal.open", l.user.Name, "", target)
 	s.cfg.Terminals.ServeTerminal(w, r, l.user, target)
+}
+
+// maxAuditName bounds a name taken from the URL in an audit event: a refused name is whatever
+// the caller typed (up to the header limit, a megabyte), and the audit log syncs every line.
+const maxAuditName = 128
+
+// auditName is s cut to maxAuditName bytes, on a character boundary, marked when cut.
+func auditName(s string) string {
+	if len(s) <= maxAuditName {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxAuditName], "") + "…"
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 // fakeTerminals permits targets per user and records what reached ServeTerminal.
@@ -137,5 +138,29 @@ func TestTerminalsAbsent(t *testing.T) {
 	}
 	if r := f.do(t, c, "GET", "/api/terminal/web01/ws", "", map[string]string{"Origin": f.ts.URL}); r.code != 404 {
 		t.Errorf("terminal without a gateway: %d", r.code)
+	}
+}
+
+// TestTerminalRefusedNameBounded: the name of a refused target, the caller's own text, is cut
+// before it goes into the audit log.
+func TestTerminalRefusedNameBounded(t *testing.T) {
+	f, _ := termFixture(t)
+	long := strings.Repeat("é", 3000)
+	if r := f.do(t, f.mustLogin(t, "alice"), "GET", "/api/terminal/"+long+"/ws", "", map[string]string{"Origin": f.ts.URL}); r.code != http.StatusNotFound {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, e := range f.audits {
+		if e.Kind == "web.terminal.refused" {
+			n++
+			if len(e.Detail) > maxAuditName+len("…") || !utf8.ValidString(e.Detail) || !strings.HasPrefix(long, strings.TrimSuffix(e.Detail, "…")) {
+				t.Errorf("audited a refused name of %d bytes: %.40q", len(e.Detail), e.Detail)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d refusals audited", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -55,6 +56,17 @@ const (
 	termWriteTimeout = 30 * time.Second
 )
 
+// termPingEvery is how often the server pings the browser. A browser that has not answered (or
+// sent anything) for two intervals is gone: its machine slept or its network dropped without a
+// FIN, and without this the privileged session would stay open, unwatched by anyone, until the
+// target or an idle timeout ended it. Atomic so that tests may shorten it while the handlers of
+// earlier tests wind down.
+var termPingEvery = func() *atomic.Int64 {
+	var v atomic.Int64
+	v.Store(int64(30 * time.Second))
+	return &v
+}()
+
 func principalOf(u player.User) proxyssh.Principal {
 	return proxyssh.Principal{User: u.Name, Role: string(u.Role)}
 }
@@ -83,14 +95,20 @@ func (t *WebTerm) ServeTerminal(w http.ResponseWriter, r *http.Request, u player
 	defer conn.Close()
 	fe := newWSFrontend(conn)
 	var readers sync.WaitGroup
-	readers.Add(1)
+	stopPing := make(chan struct{})
+	readers.Add(2)
 	go func() {
 		defer readers.Done()
 		fe.readLoop()
 	}()
+	go func() {
+		defer readers.Done()
+		fe.pingLoop(stopPing)
+	}()
 	info := proxyssh.FrontendInfo{User: principalOf(u), Target: target, Remote: r.RemoteAddr, Via: "web",
 		Cols: cols, Rows: rows}
 	cause := t.Src.ServeFrontend(r.Context(), fe, info)
+	close(stopPing)
 	if !errors.Is(cause, proxyssh.ErrClientGone) {
 		fe.end(endReason(cause))
 	}
@@ -142,12 +160,17 @@ func newWSFrontend(conn *websocket.Conn) *wsFrontend {
 
 func (f *wsFrontend) readLoop() {
 	f.conn.SetReadLimit(termReadLimit)
+	every := time.Duration(termPingEvery.Load())
+	alive := func() { _ = f.conn.SetReadDeadline(time.Now().Add(2 * every)) }
+	f.conn.SetPongHandler(func(string) error { alive(); return nil })
+	alive()
 	for {
 		mt, data, err := f.conn.ReadMessage()
 		if err != nil {
-			f.pw.CloseWithError(io.EOF) // the browser went away: Read says so
+			f.pw.CloseWithError(io.EOF) // the browser went away (or stopped answering): Read says so
 			return
 		}
+		alive()
 		switch mt {
 		case websocket.BinaryMessage:
 			if _, err := f.pw.Write(data); err != nil {
@@ -160,6 +183,23 @@ func (f *wsFrontend) readLoop() {
 				continue // unknown messages are ignored, so a newer page works with this server
 			}
 			f.resize(proxyssh.WindowSize{Cols: m.Cols, Rows: m.Rows})
+		}
+	}
+}
+
+// pingLoop pings the browser every termPingEvery until stop is closed or a ping cannot be sent.
+// WriteControl may be called alongside the other writers.
+func (f *wsFrontend) pingLoop(stop <-chan struct{}) {
+	t := time.NewTicker(time.Duration(termPingEvery.Load()))
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if f.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(termWriteTimeout)) != nil {
+				return
+			}
 		}
 	}
 }
