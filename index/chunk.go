@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"image"
 	"strings"
 	"time"
 )
@@ -30,6 +32,7 @@ type chunk struct {
 	kind    Kind
 	text    strings.Builder
 	offsets []time.Duration
+	regions []image.Rectangle // per line; nil while every line's region is zero
 }
 
 func (c *chunk) add(l Line) {
@@ -38,6 +41,12 @@ func (c *chunk) add(l Line) {
 	}
 	// A line's own newlines would shift the line count; a terminal row has none, but be sure.
 	c.text.WriteString(strings.ReplaceAll(l.Text, "\n", " "))
+	if !l.Region.Empty() && c.regions == nil {
+		c.regions = make([]image.Rectangle, len(c.offsets), chunkLines)
+	}
+	if c.regions != nil {
+		c.regions = append(c.regions, l.Region)
+	}
 	c.offsets = append(c.offsets, l.Offset)
 }
 
@@ -48,10 +57,11 @@ func (c *chunk) full(next time.Duration) bool {
 
 // chunker groups a session's lines into documents, one open chunk per kind.
 type chunker struct {
-	s    SessionInfo
-	seq  int
-	open map[Kind]*chunk
-	out  func(id string, doc map[string]any)
+	s       SessionInfo
+	hashIDs bool // ids carry a hash of the chunk, see close
+	seq     int
+	open    map[Kind]*chunk
+	out     func(id string, doc map[string]any)
 }
 
 func newChunker(s SessionInfo, out func(id string, doc map[string]any)) *chunker {
@@ -73,7 +83,7 @@ func (c *chunker) add(l Line) {
 
 // flush closes every open chunk, in a fixed order so document ids are reproducible.
 func (c *chunker) flush() {
-	for _, k := range []Kind{KindCommand, KindScreen} {
+	for _, k := range kinds {
 		if ch := c.open[k]; ch != nil {
 			c.close(ch)
 		}
@@ -86,22 +96,39 @@ func (c *chunker) close(ch *chunk) {
 		return
 	}
 	first, last := ch.offsets[0], ch.offsets[len(ch.offsets)-1]
+	text := ch.text.String()
 	doc := map[string]any{
 		fieldSession: c.s.ID, fieldUser: c.s.User, fieldTarget: c.s.Target, fieldProtocol: c.s.Protocol,
 		fieldKind: string(ch.kind),
 		fieldTime: c.s.Start.Add(first), fieldEnd: c.s.Start.Add(last),
 		fieldOffset: float64(first.Milliseconds()),
-		fieldText:   ch.text.String(),
+		fieldText:   text,
 		fieldLines:  encodeOffsets(first, ch.offsets),
 	}
-	c.out(docID(c.s.ID, ch.kind, first, c.seq), doc)
+	if ch.regions != nil {
+		doc[fieldRegions] = encodeRegions(ch.regions)
+	}
+	id := docID(c.s.ID, ch.kind, first, c.seq)
+	if c.hashIDs {
+		// Lines added in several calls (OCR as a session runs) restart seq at 0: the text's hash
+		// keeps two chunks apart while the same lines indexed again still get the same id.
+		h := fnv.New64a()
+		h.Write([]byte(text))
+		h.Write([]byte(doc[fieldLines].(string)))
+		id += fmt.Sprintf(".%016x", h.Sum64())
+	}
+	c.out(id, doc)
 	c.seq++
 }
 
 // docID names a chunk by its session, kind, first line's offset and place in its batch of lines:
 // unique within a session, and the same when the same lines are indexed again.
 func docID(session string, k Kind, first time.Duration, seq int) string {
-	return fmt.Sprintf("%s/%c%d.%d", session, k[0], first.Milliseconds(), seq)
+	letter := k[0]
+	if k == KindOCR {
+		letter = 'o' // not 's', which screen has
+	}
+	return fmt.Sprintf("%s/%c%d.%d", session, letter, first.Milliseconds(), seq)
 }
 
 // encodeOffsets writes each line's offset as a uvarint of milliseconds since the previous line

@@ -2,6 +2,7 @@ package index
 
 import (
 	"bytes"
+	"image"
 	"regexp"
 	"strings"
 	"time"
@@ -17,15 +18,21 @@ type Kind string
 
 // Kinds of indexed text.
 const (
-	KindCommand Kind = "command" // a line the user entered, as the target echoed it back
-	KindScreen  Kind = "screen"  // a line the terminal showed
+	KindCommand Kind = "command"    // a line the user entered, as the target echoed it back
+	KindScreen  Kind = "screen"     // a line the terminal showed
+	KindOCR     Kind = "screen-ocr" // a line read by OCR from a graphical session's screen
 )
+
+// kinds are the known kinds, in the order a chunker closes its open chunks.
+var kinds = []Kind{KindCommand, KindScreen, KindOCR}
 
 // Line is one line of text found in a session, at Offset since the session start.
 type Line struct {
 	Offset time.Duration
 	Kind   Kind
 	Text   string
+	// Region is where on the screen the text was read (KindOCR), zero for text sessions.
+	Region image.Rectangle
 }
 
 // settle is how long output must pause before the screen counts as settled and its new lines are

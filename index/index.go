@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 
 	"github.com/seed18fc72c3/vigil/capture"
@@ -38,6 +39,8 @@ const batchDocs = 512
 type Index struct {
 	bi  bleve.Index
 	dir string
+	// text is the text field's analyzer, which cuts a phrase into its words (loosen).
+	text analysis.Analyzer
 
 	mu       sync.Mutex // guards catchup and closed
 	catchup  map[string]bool
@@ -69,6 +72,10 @@ func Open(dir string) (*Index, error) {
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
 	ix := &Index{bi: bi, dir: dir, catchup: map[string]bool{}}
+	if ix.text = bi.Mapping().AnalyzerNamed(analyzerName); ix.text == nil {
+		bi.Close()
+		return nil, fmt.Errorf("index: open %s: no analyzer %s in its mapping", path, analyzerName)
+	}
 	if err := ix.loadCatchUp(); err != nil {
 		bi.Close()
 		return nil, err
@@ -166,33 +173,6 @@ func (ix *Index) IndexRecording(ctx context.Context, src RecordSource) (int, err
 		rerr = ix.setCatchUp(s.ID, false)
 	}
 	return lines, rerr
-}
-
-// AddLines indexes lines of a session found elsewhere (OCR of a graphical session, a test), in
-// chunks committed before it returns.
-func (ix *Index) AddLines(s SessionInfo, lines []Line) error {
-	b := ix.bi.NewBatch()
-	var err error
-	ch := newChunker(s, func(id string, doc map[string]any) {
-		if err == nil {
-			err = b.Index(id, doc)
-		}
-		if err == nil && b.Size() >= batchDocs {
-			err = ix.bi.Batch(b)
-			b.Reset()
-		}
-	})
-	for _, l := range lines {
-		ch.add(l)
-	}
-	ch.flush()
-	if err == nil && b.Size() > 0 {
-		err = ix.bi.Batch(b)
-	}
-	if err != nil {
-		return fmt.Errorf("index: add lines of %s: %w", s.ID, err)
-	}
-	return nil
 }
 
 // DeleteSession removes every document of a session.

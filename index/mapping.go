@@ -4,7 +4,6 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
-	"github.com/blevesearch/bleve/v2/analysis/char/regexp"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -21,29 +20,24 @@ const (
 	fieldEnd      = "end"  // of its last line
 	fieldOffset   = "offset"
 	fieldText     = "text"
-	fieldLines    = "lines" // per-line offsets, see encodeOffsets
+	fieldLines    = "lines"   // per-line offsets, see encodeOffsets
+	fieldPairs    = "pairs"   // the text's word pairs, indexed only (layout 2): see rewritePhrases
+	fieldRegions  = "regions" // per-line screen regions of OCR text, see encodeRegions; stored only
 )
 
-// analyzerName is the text analyzer: `_`, `.`, `:` and `'` become spaces before Unicode word
+// analyzerName is the text analyzer: `_`, `.`, `:` and `'` become spaces (punctSpace) before Unicode word
 // segmentation (which would keep snake_case, nginx.service, host:port and 10.0.0.1 whole), so
 // "foo_bar", "foo bar" and OCR's "foo bar" for "foo_bar" all match each other, a search for nginx
 // finds nginx.service, and "10.0.0.1" is still found as a phrase; then lower case. The replacement keeps byte offsets, so hit locations
 // still point into the stored text.
 const analyzerName = "vigil_text"
 
-const underscoreFilter = "vigil_underscore"
-
 // newMapping is the index mapping: one document type, the chunk.
 func newMapping() (*mapping.IndexMappingImpl, error) {
 	im := bleve.NewIndexMapping()
-	if err := im.AddCustomCharFilter(underscoreFilter, map[string]any{
-		"type": regexp.Name, "regexp": `[_.:']`, "replace": " ",
-	}); err != nil {
-		return nil, err
-	}
 	if err := im.AddCustomAnalyzer(analyzerName, map[string]any{
 		"type":          custom.Name,
-		"char_filters":  []any{underscoreFilter},
+		"char_filters":  []any{punctSpaceName},
 		"tokenizer":     unicode.Name,
 		"token_filters": []any{lowercase.Name},
 	}); err != nil {
@@ -81,6 +75,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	lines := bleve.NewTextFieldMapping()
 	lines.Index, lines.IncludeInAll, lines.IncludeTermVectors, lines.DocValues = false, false, false, false
 	doc.AddFieldMappingsAt(fieldLines, lines)
+	regions := bleve.NewTextFieldMapping()
+	regions.Index, regions.IncludeInAll, regions.IncludeTermVectors, regions.DocValues = false, false, false, false
+	doc.AddFieldMappingsAt(fieldRegions, regions)
 	im.DefaultMapping = doc
 	return im, nil
 }

@@ -1,9 +1,9 @@
 package index
 
 import (
-	"context"
 	"fmt"
 	"html"
+	"image"
 	"sort"
 	"strings"
 	"time"
@@ -52,12 +52,20 @@ type Hit struct {
 	Line     string        `json:"line"`
 	Marks    [][2]int      `json:"marks"` // byte ranges of Line that matched, in order
 	Score    float64       `json:"score"`
+	// Region is where on the screen OCR text was read (KindOCR); zero for text kinds.
+	Region image.Rectangle `json:"-"`
+	// RegionXYWH is Region as [x, y, width, height] for JSON, absent when Region is zero.
+	RegionXYWH []int `json:"region,omitempty"`
+
+	doc  string // the chunk's id and the line's place in it: the last keys of the hit order
+	line int
 }
 
 // Result is a page of hits.
 type Result struct {
 	Hits []Hit `json:"hits"`
-	// Documents is how many chunks of lines matched; a chunk holds one or more hit lines.
+	// Documents is how many chunks of lines matched; a chunk holds one or more hit lines. For a
+	// phrase in time order it counts the chunks found until the page was full, not all of them.
 	Documents uint64        `json:"documents"`
 	Took      time.Duration `json:"-"`
 }
@@ -105,73 +113,26 @@ func (h Hit) snippet(pre, post string, esc func(string) string) string {
 	return b.String()
 }
 
-// Search runs q. It returns an error wrapping ErrBadQuery for a query that does not parse.
-func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
-	start := time.Now()
-	bq, err := buildQuery(q)
-	if err != nil {
-		return Result{}, err
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	// Two passes: the first finds the page of chunks without match locations, which Bleve would
-	// otherwise work out for every matching chunk of the whole index; the second fetches the
-	// page's stored fields and locations.
-	req := bleve.NewSearchRequestOptions(bq, limit, 0, false)
-	if q.Sort == ByTime {
-		req.SortBy([]string{fieldTime, "_id"})
-	}
-	page, err := ix.bi.SearchInContext(ctx, req)
-	if err != nil {
-		return Result{}, fmt.Errorf("index: search: %w", err)
-	}
-	out := Result{Documents: page.Total}
-	if len(page.Hits) == 0 {
-		out.Took = time.Since(start)
-		return out, nil
-	}
-	ids := make([]string, len(page.Hits))
-	score := make(map[string]float64, len(page.Hits))
-	for i, h := range page.Hits {
-		ids[i] = h.ID
-		score[h.ID] = h.Score
-	}
-	req = bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bq, bleve.NewDocIDQuery(ids)), len(ids), 0, false)
-	req.Fields = []string{fieldSession, fieldUser, fieldTarget, fieldProtocol, fieldKind, fieldTime,
-		fieldOffset, fieldText, fieldLines}
-	req.IncludeLocations = true
-	req.Score = "none"
-	res, err := ix.bi.SearchInContext(ctx, req)
-	if err != nil {
-		return Result{}, fmt.Errorf("index: search: %w", err)
-	}
-	byID := make(map[string]*search.DocumentMatch, len(res.Hits))
-	for _, dm := range res.Hits {
-		byID[dm.ID] = dm
-	}
-	for _, id := range ids {
-		dm := byID[id]
-		if dm == nil {
-			continue // deleted between the passes (a reindex)
+// storedFields are the fields a hit is made from.
+var storedFields = []string{fieldSession, fieldUser, fieldTarget, fieldProtocol, fieldKind, fieldTime,
+	fieldOffset, fieldText, fieldLines, fieldRegions}
+
+// sortHits orders hits by time or by score, then by chunk and line, so that every order is total
+// and the same however the hits were found.
+func sortHits(h []Hit, by Sort) {
+	sort.SliceStable(h, func(i, j int) bool {
+		a, b := &h[i], &h[j]
+		if by == ByTime && !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
 		}
-		dm.Score = score[id]
-		hits, err := docHits(dm, q)
-		if err != nil {
-			return Result{}, fmt.Errorf("index: search: %s: %w", dm.ID, err)
+		if by == ByRelevance && a.Score != b.Score {
+			return a.Score > b.Score
 		}
-		out.Hits = append(out.Hits, hits...)
-	}
-	if q.Sort == ByTime {
-		// Chunks of commands and of screen text overlap in time: order their lines.
-		sort.SliceStable(out.Hits, func(i, j int) bool { return out.Hits[i].Time.Before(out.Hits[j].Time) })
-	}
-	if len(out.Hits) > limit {
-		out.Hits = out.Hits[:limit]
-	}
-	out.Took = time.Since(start)
-	return out, nil
+		if a.doc != b.doc {
+			return a.doc < b.doc
+		}
+		return a.line < b.line
+	})
 }
 
 func buildQuery(q Query) (query.Query, error) {
@@ -195,10 +156,10 @@ func buildQuery(q Query) (query.Query, error) {
 	term(fieldTarget, q.Target)
 	term(fieldSession, q.Session)
 	switch q.Kind {
-	case "", KindCommand, KindScreen:
+	case "", KindCommand, KindScreen, KindOCR:
 		term(fieldKind, string(q.Kind))
 	default:
-		return nil, fmt.Errorf("%w: kind %q: want command or screen", ErrBadQuery, q.Kind)
+		return nil, fmt.Errorf("%w: kind %q: want command, screen or screen-ocr", ErrBadQuery, q.Kind)
 	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
 		return nil, fmt.Errorf("%w: until %v is before since %v", ErrBadQuery, q.Until, q.Since)
@@ -263,7 +224,7 @@ func requireAll(s string) string {
 	return strings.Join(out, " ")
 }
 
-// docHits turns a matching chunk into its matching lines.
+// docHits turns a matching chunk into its matching lines within q's time range.
 func docHits(dm *search.DocumentMatch, q Query) ([]Hit, error) {
 	str := func(f string) string { s, _ := dm.Fields[f].(string); return s }
 	text := str(fieldText)
@@ -276,6 +237,12 @@ func docHits(dm *search.DocumentMatch, q Query) ([]Hit, error) {
 	offs, err := decodeOffsets(base, str(fieldLines), chunkLines+1)
 	if err != nil {
 		return nil, err
+	}
+	var regions []image.Rectangle
+	if r := str(fieldRegions); r != "" {
+		if regions, err = decodeRegions(r, len(offs)); err != nil {
+			return nil, err
+		}
 	}
 	lineStarts := []int{0}
 	for i := 0; i < len(text); i++ {
@@ -318,11 +285,17 @@ func docHits(dm *search.DocumentMatch, q Query) ([]Hit, error) {
 		m := marks[ln]
 		sort.Slice(m, func(i, j int) bool { return m[i][0] < m[j][0] })
 		m = mergeMarks(m, end-lineStarts[ln])
-		hits = append(hits, Hit{
+		h := Hit{
 			Session: str(fieldSession), User: str(fieldUser), Target: str(fieldTarget),
 			Protocol: str(fieldProtocol), Kind: Kind(str(fieldKind)),
 			Time: at, Offset: offs[ln], OffsetMS: offs[ln].Milliseconds(), Line: text[lineStarts[ln]:end], Marks: m, Score: dm.Score,
-		})
+			doc: dm.ID, line: ln,
+		}
+		if regions != nil && !regions[ln].Empty() {
+			r := regions[ln]
+			h.Region, h.RegionXYWH = r, []int{r.Min.X, r.Min.Y, r.Dx(), r.Dy()}
+		}
+		hits = append(hits, h)
 	}
 	return hits, nil
 }
