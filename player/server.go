@@ -67,6 +67,7 @@ type Server struct {
 	limit   *limiter
 	verify  *verifyCache
 	exports *exportJobs
+	replays *replayAudit // video.go
 }
 
 // NewServer returns the UI's handler; mount it at "/" of the web listener.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 )
 
 // VideoSource is the video of graphical recordings: each segment a standalone fragmented MP4
@@ -29,6 +31,7 @@ type VideoSource interface {
 // segment's MP4. The page feeds them in order to Media Source Extensions, placing segment i at
 // its start_ms. Both check that the caller may see the session, as the records endpoint does.
 func (s *Server) videoRoutes() {
+	s.replays = &replayAudit{seen: map[string]time.Time{}}
 	s.mux.Handle("GET /api/sessions/{id}/video", s.authed(s.handleVideoList, anyRole))
 	s.mux.Handle("GET /api/sessions/{id}/video/{index}", s.authed(s.handleVideoSegment, anyRole))
 }
@@ -78,7 +81,9 @@ func (s *Server) handleVideoSegment(w http.ResponseWriter, r *http.Request, l *l
 		return
 	}
 	defer rc.Close()
-	if i == 0 {
+	// Audited at the first segment this login fetches, whichever it is: the page starts at 0, a
+	// script need not (auditing only segment 0 let a replay from segment 1 on go unrecorded).
+	if s.replays.first(l.id+" "+si.ID, s.cfg.Now(), s.cfg.SessionMax) {
 		s.audit(r, "web.replay", l.user.Name, si.ID, "video")
 	}
 	w.Header().Set("Content-Type", "video/mp4")
@@ -86,4 +91,36 @@ func (s *Server) handleVideoSegment(w http.ResponseWriter, r *http.Request, l *l
 		// The hash is checked as the plaintext streams: a late failure can only cut the answer.
 		s.log.Warn("web: send video", "session", si.ID, "segment", i, "err", err)
 	}
+}
+
+// replayAudit remembers which logins have been audited replaying which session's video, so that
+// a replay is audited once, not once per segment.
+type replayAudit struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // login id and session id -> when audited
+}
+
+// maxReplaysRemembered bounds replayAudit; past it, entries older than a login can live go,
+// and if none are, all go (a replay may then be audited twice, never not at all).
+const maxReplaysRemembered = 4096
+
+// first says whether key is new, and remembers it.
+func (a *replayAudit) first(key string, now time.Time, loginMax time.Duration) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.seen[key]; ok {
+		return false
+	}
+	if len(a.seen) >= maxReplaysRemembered {
+		for k, at := range a.seen {
+			if now.Sub(at) > loginMax {
+				delete(a.seen, k)
+			}
+		}
+		if len(a.seen) >= maxReplaysRemembered {
+			clear(a.seen)
+		}
+	}
+	a.seen[key] = now
+	return true
 }

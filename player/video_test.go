@@ -88,3 +88,47 @@ func TestVideoEndpoints(t *testing.T) {
 		t.Errorf("%d video replays audited, want 1 (the first segment's fetch)", n)
 	}
 }
+
+// TestVideoReplayAuditedFromAnySegment: a replay that skips segment 0 is audited too, and once
+// per login however many segments it fetches.
+func TestVideoReplayAuditedFromAnySegment(t *testing.T) {
+	f := newFixture(t)
+	f.srv.cfg.Video = &memVideo{
+		segs: map[string][]Segment{"s-alice": {{Index: 0}, {Index: 2}}},
+		data: map[string]map[int][]byte{"s-alice": {0: []byte("mp4a"), 2: []byte("mp4b2")}},
+	}
+	carol := f.mustLogin(t, "carol")
+	get := func(p string) {
+		t.Helper()
+		if r := f.do(t, carol, "GET", p, "", nil); r.code != http.StatusOK {
+			t.Fatalf("GET %s: %d", p, r.code)
+		}
+	}
+	count := func() int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		n := 0
+		for _, a := range f.audits {
+			if a.Kind == "web.replay" && a.User == "carol" && a.Session == "s-alice" && a.Detail == "video" {
+				n++
+			}
+		}
+		return n
+	}
+	get("/api/sessions/s-alice/video/2")
+	if n := count(); n != 1 {
+		t.Errorf("%d replays audited after fetching segment 2 alone, want 1", n)
+	}
+	get("/api/sessions/s-alice/video/2")
+	get("/api/sessions/s-alice/video/0")
+	if n := count(); n != 1 {
+		t.Errorf("%d replays audited after more segments, want still 1", n)
+	}
+	// Another login is another replay.
+	if r := f.do(t, f.mustLogin(t, "carol"), "GET", "/api/sessions/s-alice/video/2", "", nil); r.code != http.StatusOK {
+		t.Fatal(r.code)
+	}
+	if n := count(); n != 2 {
+		t.Errorf("%d replays audited after a second login, want 2", n)
+	}
+}
