@@ -10,8 +10,9 @@ import (
 )
 
 // Handler serves GET /api/search?q=QUERY with optional user, target, session, kind
-// (command|screen), since and until (RFC 3339), sort (time|relevance) and limit. It answers JSON:
-// {"hits":[{session, user, target, protocol, kind, time, offset_ms, line, marks, snippet, score}],
+// (command|screen|screen-ocr), since and until (RFC 3339), sort (time|relevance) and limit. It
+// answers JSON: {"hits":[{session, user, target, protocol, kind, time, offset_ms, line, marks,
+// snippet, score, region}],
 // "documents": N, "took_ms": T}; a bad request is 400 with {"error": "..."}. The caller mounts it
 // behind authentication: the index holds what privileged users saw.
 func (ix *Index) Handler() http.Handler {

@@ -110,6 +110,9 @@ const maxCoord = 1 << 24
 
 // decodeRegions reverses encodeRegions, which must hold exactly n regions.
 func decodeRegions(s string, n int) ([]image.Rectangle, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("%w: %d lines", errRegions, n)
+	}
 	b, err := base64.RawStdEncoding.DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errRegions, err)
