@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed18fc72c3/vigil/capture/frame"
@@ -27,15 +28,30 @@ const (
 	desktopMaxArea = 4096 * 2304
 )
 
-// desktopResizeEvery is the least time between two resizes asked of the target: each one makes
-// the target redraw everything and the recording start a new picture size. A variable for tests.
-var desktopResizeEvery = time.Second
+// Knobs that tests turn while the handlers of earlier tests may still be winding down, hence
+// atomics.
+var (
+	// desktopResizeEvery is the least time between two resizes asked of the target: each one
+	// makes the target redraw everything and the recording start a new picture size.
+	desktopResizeEvery = atomicDuration(time.Second)
+	// desktopPingEvery is how often the browser is pinged; one silent for two intervals is gone
+	// (asleep, or its network dropped without a FIN), and a Connect-ed session ends with it
+	// rather than stay open with nobody at it.
+	desktopPingEvery = atomicDuration(30 * time.Second)
+	// desktopClock, when set, is the receive loop's clock and sleep, so that rate limiting is
+	// checked without timing.
+	desktopClock atomic.Pointer[clock]
+)
 
-// desktopClock, when set (by tests, before any connection), is the receive loop's clock and
-// sleep, so that rate limiting is checked without timing.
-var desktopClock interface {
+type clock interface {
 	Now() time.Time
 	Sleep(time.Duration)
+}
+
+func atomicDuration(d time.Duration) *atomic.Int64 {
+	var v atomic.Int64
+	v.Store(int64(d))
+	return &v
 }
 
 type realClock struct{}
@@ -87,7 +103,7 @@ type resizer struct {
 }
 
 func newResizer() *resizer {
-	return &resizer{latest: make(chan image.Point, 1), every: desktopResizeEvery}
+	return &resizer{latest: make(chan image.Point, 1), every: time.Duration(desktopResizeEvery.Load())}
 }
 
 // offer replaces any unsent size with p. Only the receive loop calls it.

@@ -78,9 +78,10 @@ func (c *fakeClock) total() time.Duration { c.mu.Lock(); defer c.mu.Unlock(); re
 // TestDesktopMessageRate: a browser flooding the socket is read no faster than desktopMsgRate
 // after its burst, and loses nothing.
 func TestDesktopMessageRate(t *testing.T) {
-	clock := &fakeClock{now: t0}
-	desktopClock = clock
-	t.Cleanup(func() { desktopClock = nil })
+	fake := &fakeClock{now: t0}
+	var clk clock = fake
+	desktopClock.Store(&clk)
+	t.Cleanup(func() { desktopClock.Store(nil) })
 	f := newDesktopFixture(t, graphicalConfig)
 	v := f.connect(t, "alice")
 	v.waitScreen(testScreen(600, 300, 1))
@@ -93,7 +94,7 @@ func TestDesktopMessageRate(t *testing.T) {
 	waitFor(t, "every pointer message", func() bool { return len(f.conn.gotInputs()) == n })
 	// The hello is read before the limiter exists; the acks of the first screen count.
 	want := time.Duration(float64(n-desktopMsgBurst) / desktopMsgRate * float64(time.Second))
-	if got := clock.total(); got < want || got > want+time.Second/desktopMsgRate*time.Duration(v.frames+1) {
+	if got := fake.total(); got < want || got > want+time.Second/desktopMsgRate*time.Duration(v.frames+1) {
 		t.Errorf("slept %v for %d messages (and %d acks), want %v", got, n, v.frames, want)
 	}
 }
@@ -134,8 +135,8 @@ func TestDesktopHeldKeysBounded(t *testing.T) {
 
 // TestDesktopResizeFlood: a flood of resizes reaches the target as one, bounded in size.
 func TestDesktopResizeFlood(t *testing.T) {
-	desktopResizeEvery = time.Hour // the second resize would come after the test
-	t.Cleanup(func() { desktopResizeEvery = time.Second })
+	old := desktopResizeEvery.Swap(int64(time.Hour)) // the second resize would come after the test
+	t.Cleanup(func() { desktopResizeEvery.Store(old) })
 	f := newDesktopFixture(t, graphicalConfig)
 	c := f.mustLogin(t, "alice")
 	v, res, err := f.dial(t, c, "/api/desktop/connect/desk01", map[string]any{"type": "hello", "csrf": c.csrf, "w": frame.MaxSide, "h": frame.MaxSide})
@@ -200,5 +201,27 @@ func TestResizerLatestWins(t *testing.T) {
 	<-done
 	if fmt.Sprint(d.got) != fmt.Sprint([]image.Point{{109, 100}}) {
 		t.Errorf("resizes %v, want only the latest", d.got)
+	}
+}
+
+// TestDesktopSilentBrowser: a browser that stops answering pings is gone, and the session it
+// opened ends, instead of staying open with nobody at it.
+func TestDesktopSilentBrowser(t *testing.T) {
+	old := desktopPingEvery.Swap(int64(100 * time.Millisecond))
+	t.Cleanup(func() { desktopPingEvery.Store(old) })
+	f := newDesktopFixture(t, graphicalConfig)
+	v := f.connect(t, "alice")
+	v.waitScreen(testScreen(600, 300, 1)) // answering pings meanwhile, as a browser does
+	v.ws.SetPingHandler(func(string) error { return nil })
+	_ = v.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err := v.ws.ReadMessage(); err != nil {
+			break
+		}
+	}
+	select {
+	case <-f.conn.closed:
+	case <-time.After(5 * time.Second): // the server closes the socket just before the session
+		t.Fatal("the session of a browser that stopped answering is still open")
 	}
 }

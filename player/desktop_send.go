@@ -298,11 +298,15 @@ func (c *desktopConn) recvLoop() {
 			_ = c.d.Input(frame.Input{Kind: frame.InputKey, Keysym: ks, Scancode: sc})
 		}
 	}()
+	alive := func() { _ = c.ws.SetReadDeadline(time.Now().Add(2 * c.pingEvery)) }
+	c.ws.SetPongHandler(func(string) error { alive(); return nil })
+	alive()
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
-			return
+			return // gone, or silent past the deadline
 		}
+		alive()
 		// Every message counts, acks too: a flood of any kind only slows this browser down.
 		if wait := c.rate.take(c.clock.Now()); wait > 0 {
 			c.clock.Sleep(wait)
@@ -325,6 +329,23 @@ func (c *desktopConn) recvLoop() {
 		}
 		if err := c.input(m); err != nil && !errors.Is(err, errors.ErrUnsupported) {
 			c.log.Debug("web: desktop: input", "session", c.d.ID(), "type", m.Type, "err", err)
+		}
+	}
+}
+
+// pingLoop pings the browser every pingEvery until ctx ends (WriteControl may be called
+// alongside the send loop's writes); recvLoop's read deadline does the rest.
+func (c *desktopConn) pingLoop(ctx context.Context) {
+	t := time.NewTicker(c.pingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)) != nil {
+				return
+			}
 		}
 	}
 }

@@ -17,7 +17,9 @@ package player
 // Limits (desktop_limit.go): messages are read at most desktopMsgRate a second after a burst (the
 // rest wait in the socket, nothing is dropped); at most desktopMaxHeld keys are down at once (a
 // key-down beyond is dropped); sizes asked (hello, resize) are bounded to desktopMaxArea pixels,
-// and resizes reach the target at most once every desktopResizeEvery, the latest winning.
+// and resizes reach the target at most once every desktopResizeEvery, the latest winning. The
+// server pings every desktopPingEvery; a browser silent for two intervals is gone (the session it
+// opened ends).
 //
 // Server to browser, text messages of JSON:
 //
@@ -230,17 +232,14 @@ func (s *Server) serveDesktop(w http.ResponseWriter, r *http.Request, l *login, 
 		return
 	}
 	defer d.Close()
-	var clock interface {
-		Now() time.Time
-		Sleep(time.Duration)
-	} = realClock{}
-	if desktopClock != nil {
-		clock = desktopClock
+	var clk clock = realClock{}
+	if p := desktopClock.Load(); p != nil {
+		clk = *p
 	}
 	c := &desktopConn{ws: ws, d: d, log: s.log, live: s.cfg.Live, readOnly: o.readOnly,
 		clipboard: s.cfg.DesktopClipboard, ready: make(chan struct{}, 1), ackSig: make(chan struct{}, 1),
-		hook: desktopReadHook, clock: clock, rate: newBucket(desktopMsgRate, desktopMsgBurst, clock.Now()),
-		resize: newResizer()}
+		hook: desktopReadHook, clock: clk, rate: newBucket(desktopMsgRate, desktopMsgBurst, clk.Now()),
+		resize: newResizer(), pingEvery: time.Duration(desktopPingEvery.Load())}
 	c.run(ctx)
 }
 
@@ -274,12 +273,11 @@ type desktopConn struct {
 	// recv goroutine only
 	held    map[string]uint32 // code -> keysym of keys down, so a key goes up as it went down
 	buttons uint8             // RFB mask of the buttons down
-	clock   interface {
-		Now() time.Time
-		Sleep(time.Duration)
-	}
-	rate   *bucket  // messages from the browser
-	resize *resizer // its goroutine is the only caller of Desktop.Resize
+	clock   clock
+	rate    *bucket  // messages from the browser
+	resize  *resizer // its goroutine is the only caller of Desktop.Resize
+
+	pingEvery time.Duration
 }
 
 func (c *desktopConn) signal() {
@@ -297,7 +295,11 @@ func (c *desktopConn) run(ctx context.Context) {
 		c.ws.Close() // unblocks the receive goroutine
 		wg.Wait()
 	}()
-	wg.Add(3)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		c.pingLoop(ctx)
+	}()
 	go func() {
 		defer wg.Done()
 		defer cancel() // the browser left
