@@ -23,6 +23,10 @@ const (
 	// desktopMaxHeld keys may be down at once; a key-down beyond is dropped. Every held key is
 	// released when the browser leaves, so the map must not grow with what the browser invents.
 	desktopMaxHeld = 32
+	// desktopClipRate bytes of clipboard a second, after a burst of one whole clipboard
+	// (frame.MaxClipboard), go to the target: each one is also recorded, and the recordings'
+	// spool is shared with every other session.
+	desktopClipRate = 256 << 10
 	// desktopMaxArea bounds the size a browser may ask for (a 4K screen and a bit); the gateway
 	// and every viewer hold whole copies of the screen, 4 bytes a pixel.
 	desktopMaxArea = 4096 * 2304
@@ -83,12 +87,15 @@ func newBucket(rate, burst float64, now time.Time) *bucket {
 
 // take spends one token, going into debt if there is none, and returns the wait that pays the
 // debt back.
-func (b *bucket) take(now time.Time) time.Duration {
+func (b *bucket) take(now time.Time) time.Duration { return b.takeN(now, 1) }
+
+// takeN is take for n tokens.
+func (b *bucket) takeN(now time.Time, n float64) time.Duration {
 	if el := now.Sub(b.last); el > 0 {
 		b.tokens = min(b.burst, b.tokens+el.Seconds()*b.rate)
 		b.last = now
 	}
-	b.tokens--
+	b.tokens -= n
 	if b.tokens >= 0 {
 		return 0
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,5 +224,28 @@ func TestDesktopSilentBrowser(t *testing.T) {
 	case <-f.conn.closed:
 	case <-time.After(5 * time.Second): // the server closes the socket just before the session
 		t.Fatal("the session of a browser that stopped answering is still open")
+	}
+}
+
+// TestDesktopClipboardRate: clipboard text beyond one whole clipboard goes at desktopClipRate:
+// each paste is recorded, and the recordings' spool is everyone's.
+func TestDesktopClipboardRate(t *testing.T) {
+	fake := &fakeClock{now: t0}
+	var clk clock = fake
+	desktopClock.Store(&clk)
+	t.Cleanup(func() { desktopClock.Store(nil) })
+	f := newDesktopFixture(t, graphicalConfig)
+	v := f.connect(t, "alice")
+	v.waitScreen(testScreen(600, 300, 1))
+	text := strings.Repeat("x", frame.MaxClipboard)
+	for range 3 {
+		if err := v.ws.WriteJSON(map[string]any{"type": "clipboard", "text": text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the pastes", func() bool { return len(f.conn.gotInputs()) == 3 })
+	want := time.Duration(float64(2*frame.MaxClipboard) / desktopClipRate * float64(time.Second))
+	if got := fake.total(); got < want-time.Millisecond {
+		t.Errorf("slept %v for three whole clipboards, want at least %v", got, want)
 	}
 }

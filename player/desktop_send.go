@@ -422,6 +422,9 @@ func (c *desktopConn) input(m clientMsg) error {
 		if !c.clipboard {
 			return nil
 		}
+		if wait := c.clipRate.takeN(c.clock.Now(), float64(len(m.Text))); wait > 0 {
+			c.clock.Sleep(wait)
+		}
 		return c.d.Input(frame.Input{Kind: frame.InputClipboard, Text: []byte(m.Text)})
 	}
 	return nil

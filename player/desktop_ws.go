@@ -16,7 +16,8 @@ package player
 //
 // Limits (desktop_limit.go): messages are read at most desktopMsgRate a second after a burst (the
 // rest wait in the socket, nothing is dropped); at most desktopMaxHeld keys are down at once (a
-// key-down beyond is dropped); sizes asked (hello, resize) are bounded to desktopMaxArea pixels,
+// key-down beyond is dropped); clipboard text goes at most desktopClipRate bytes a second after
+// one whole clipboard; sizes asked (hello, resize) are bounded to desktopMaxArea pixels,
 // and resizes reach the target at most once every desktopResizeEvery, the latest winning. The
 // server pings every desktopPingEvery; a browser silent for two intervals is gone (the session it
 // opened ends).
@@ -239,7 +240,8 @@ func (s *Server) serveDesktop(w http.ResponseWriter, r *http.Request, l *login, 
 	c := &desktopConn{ws: ws, d: d, log: s.log, live: s.cfg.Live, readOnly: o.readOnly,
 		clipboard: s.cfg.DesktopClipboard, ready: make(chan struct{}, 1), ackSig: make(chan struct{}, 1),
 		hook: desktopReadHook, clock: clk, rate: newBucket(desktopMsgRate, desktopMsgBurst, clk.Now()),
-		resize: newResizer(), pingEvery: time.Duration(desktopPingEvery.Load())}
+		clipRate: newBucket(desktopClipRate, frame.MaxClipboard, clk.Now()),
+		resize:   newResizer(), pingEvery: time.Duration(desktopPingEvery.Load())}
 	c.run(ctx)
 }
 
@@ -271,11 +273,12 @@ type desktopConn struct {
 	failed  error              // the pump gave up
 
 	// recv goroutine only
-	held    map[string]uint32 // code -> keysym of keys down, so a key goes up as it went down
-	buttons uint8             // RFB mask of the buttons down
-	clock   clock
-	rate    *bucket  // messages from the browser
-	resize  *resizer // its goroutine is the only caller of Desktop.Resize
+	held     map[string]uint32 // code -> keysym of keys down, so a key goes up as it went down
+	buttons  uint8             // RFB mask of the buttons down
+	clock    clock
+	rate     *bucket  // messages from the browser
+	clipRate *bucket  // bytes of clipboard from the browser
+	resize   *resizer // its goroutine is the only caller of Desktop.Resize
 
 	pingEvery time.Duration
 }
