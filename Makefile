@@ -9,7 +9,8 @@ LDFLAGS := -X main.version=$(VERSION)
 # (ssh, scp, sftp, sshpass, asciinema, age, tmux, script from bsdutils).
 APT_TEST := openssh-server openssh-client openssh-sftp-server sshpass sudo asciinema age tmux bsdutils procps iproute2 curl chromium inetutils-telnetd openbsd-inetd unzip \
 	xvfb x11vnc tigervnc-standalone-server x11-apps x11-xserver-utils xterm \
-	ffmpeg xrdp xorgxrdp freerdp2-shadow-x11 freerdp2-x11 tigervnc-viewer tigervnc-tools xdotool
+	ffmpeg xrdp xorgxrdp freerdp2-shadow-x11 freerdp2-x11 tigervnc-viewer tigervnc-tools xdotool \
+	xclip tesseract-ocr winpr-utils openssl
 # Building needs the C libraries of cgo packages: FFmpeg 5.1 with libx264 (encode/video through
 # go-astiav), FreeRDP 2.11 (the RDP worker, proxy/rdp) and tesseract 5.3 (index/ocr through gosseract).
 APT_RUN := ca-certificates pkg-config gcc libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \

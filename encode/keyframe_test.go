@@ -19,7 +19,7 @@ import (
 func TestEverySegmentDecodesAlone(t *testing.T) {
 	ring := newRing(t, 5*time.Second)
 	sink := &memSink{}
-	run := startRecorder(t, ring, sink, Options{SegmentDuration: time.Hour, SegmentBytes: 4 << 10}, nil)
+	run := startRecorder(t, ring, sink, Options{SegmentDuration: time.Hour, SegmentBytes: 1 << 10}, nil)
 	p := ring.NewProducer()
 	write := func(s string) {
 		if _, err := p.ReadEvent(bytes.NewReader([]byte(s)), capture.TypeOutput, 0); err != nil {

@@ -104,6 +104,10 @@ type Recorder struct {
 	rows    int
 	last    time.Duration
 	segRaw  int64 // raw bytes of the open segment's records
+	// ratio is the last closed segment's raw/stored bytes (at least 1): while a segment's
+	// keyframe is still being made its records wait uncompressed, and raw/ratio estimates what
+	// they will store.
+	ratio float64
 	// wallStart is when the open segment began, on the wall clock, for the quiet-session cut.
 	wallStart time.Time
 }
@@ -295,12 +299,33 @@ func drain(ctx context.Context, rd *capture.Reader) {
 	}
 }
 
-// segmentFull counts the raw bytes of the records, not the compressed size: the writer learns that
-// only when it flushes a block, and the raw count bounds it, so a stored segment never exceeds
-// SegmentBytes by more than one record.
+// segmentFull cuts on time, on the stored (compressed) size, and on a raw-size ceiling.
+//
+// Stored size: what was written so far plus the open block's raw bytes (which compress to no
+// more), so a stored segment stays within SegmentBytes plus one record and its framing. Cutting on
+// raw bytes instead made a flood of compressible output (a build log, /dev/zero) cut a 2 kB
+// segment, three objects, every 20 ms: the object store's per-object cost, not its bandwidth,
+// then bounded the session (issue #4's S3 benchmark).
+//
+// Raw ceiling: readers of a segment (the web player's records, asciicast export, the indexer)
+// hold its decoded records, so a segment never holds more than rawSegmentFactor*SegmentBytes of
+// payload however well it compresses.
 func (r *Recorder) segmentFull(now time.Duration) bool {
-	return now-r.segment.Start >= r.opts.SegmentDuration || r.segRaw >= int64(r.opts.SegmentBytes)
+	if now-r.segment.Start >= r.opts.SegmentDuration || r.segRaw >= rawSegmentFactor*int64(r.opts.SegmentBytes) {
+		return true
+	}
+	stored := int64(float64(r.segRaw) / max(r.ratio, 1)) // keyframe pending: estimate
+	if r.w != nil {
+		stored = r.w.Size() + int64(r.w.Pending()) + blockFraming
+	}
+	return stored >= int64(r.opts.SegmentBytes)
 }
+
+// blockFraming covers a block's chunk header, counts and CRC, and zstd's worst-case expansion.
+const blockFraming = 64
+
+// rawSegmentFactor caps a segment's raw payload at this multiple of SegmentBytes.
+const rawSegmentFactor = 16
 
 // openSegment starts a segment at time at. Its keyframe is asked of the screen model, which
 // answers once it has digested the output so far; until then the segment's records wait in
@@ -355,6 +380,9 @@ func (r *Recorder) closeSegment(ctx context.Context) error {
 		return fmt.Errorf("recorder: close segment %d: %w", r.segment.Index, err)
 	}
 	r.segment.Bytes = r.buf.Len()
+	if r.segment.Bytes > 0 {
+		r.ratio = min(float64(r.segRaw)/float64(r.segment.Bytes), rawSegmentFactor)
+	}
 	buf := r.buf
 	r.buf = nil
 	return r.put.put(r.segment, buf)

@@ -3,8 +3,11 @@ package encode
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -93,7 +96,10 @@ func TestRecorderKeepsEveryByteAcrossSegments(t *testing.T) {
 		out, in := ring.NewProducer(), ring.NewProducer()
 		var want bytes.Buffer
 		for i := 0; i < 400; i++ {
-			line := []byte(strings.Repeat("x", i%97) + "\r\n")
+			// Hex of a hash: text that compresses about 2:1, so segments cut on stored size come
+			// often enough to cross many boundaries.
+			h := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+			line := []byte(strings.Repeat(hex.EncodeToString(h[:]), 2)[:i%97] + "\r\n")
 			ev, err := out.ReadEvent(bytes.NewReader(line), capture.TypeOutput, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -193,8 +199,12 @@ func TestRecorderFailsClosed(t *testing.T) {
 	opts := Options{SegmentDuration: time.Hour, SegmentBytes: 4 << 10, OnFailure: func(err error) { failed <- err }}
 	run := startRecorder(t, ring, sink, opts, nil)
 	p := ring.NewProducer()
-	chunk := bytes.Repeat([]byte("y"), 1000)
 	for i := 0; i < 30; i++ {
+		chunk := make([]byte, 1000) // incompressible, so 4 KiB of it fills a segment
+		rnd := rand.New(rand.NewPCG(uint64(i), 3))
+		for j := range chunk {
+			chunk[j] = byte(rnd.Uint32())
+		}
 		if _, err := p.ReadEvent(bytes.NewReader(chunk), capture.TypeOutput, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -234,4 +244,61 @@ func TestRecorderWithoutFailureHandlerStallsTheSession(t *testing.T) {
 	}
 	ring.Close()
 	<-run.done
+}
+
+// TestRecorderCutsOnStoredBytes: a flood of compressible output is cut by its stored size, so it
+// makes few segments (each at most SegmentBytes stored), while the raw ceiling still bounds what
+// one segment holds decoded; incompressible output is cut at SegmentBytes as before.
+func TestRecorderCutsOnStoredBytes(t *testing.T) {
+	const segBytes = 16 << 10
+	for _, tc := range []struct {
+		name       string
+		payload    func(i int) []byte
+		maxSegs    int // at most this many segments
+		minSegs    int
+		checkBound bool
+	}{
+		// 4 MiB of zeros: raw cuts would make 256 segments; stored cuts are bounded by the raw
+		// ceiling (16*16 KiB = 256 KiB raw a segment), so 16-17.
+		{"zeros", func(int) []byte { return make([]byte, 4096) }, 20, 15, true},
+		// 1 MiB of random bytes: stored = raw, about 64 segments.
+		{"random", func(i int) []byte {
+			b := make([]byte, 4096)
+			r := rand.New(rand.NewPCG(uint64(i), 2))
+			for j := range b {
+				b[j] = byte(r.Uint32())
+			}
+			return b
+		}, 80, 50, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ring := newRing(t, 5*time.Second)
+			sink := &memSink{}
+			run := startRecorder(t, ring, sink, Options{SegmentDuration: time.Hour, SegmentBytes: segBytes}, nil)
+			out := ring.NewProducer()
+			n := 1024
+			if tc.name == "random" {
+				n = 256
+			}
+			for i := 0; i < n; i++ {
+				if _, err := out.Write(capture.TypeOutput, 0, tc.payload(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ring.Close()
+			<-run.done
+			if run.err != nil {
+				t.Fatal(run.err)
+			}
+			if len(sink.segs) < tc.minSegs || len(sink.segs) > tc.maxSegs {
+				t.Errorf("%d segments, want %d..%d", len(sink.segs), tc.minSegs, tc.maxSegs)
+			}
+			for i, s := range sink.segs {
+				// One record (4 KiB) plus framing may overshoot; the keyframe header too.
+				if len(s) > segBytes+8<<10 {
+					t.Errorf("segment %d stores %d bytes, over %d", i, len(s), segBytes)
+				}
+			}
+		})
+	}
 }

@@ -166,6 +166,10 @@ func (w *Writer) Flush() error {
 // open block are not counted.
 func (w *Writer) Size() int64 { return w.size }
 
+// Pending returns the raw bytes of the open block (at most about 64 KiB), an upper bound of what
+// it will add to Size once compressed, framing aside.
+func (w *Writer) Pending() int { return len(w.raw) }
+
 // Close flushes the last block and writes the end chunk, without which a reader reports the
 // segment as truncated. It does not close the underlying writer.
 func (w *Writer) Close() error {
