@@ -41,7 +41,9 @@ func TestWebTerminalSilentBrowser(t *testing.T) {
 	})
 	var mu sync.Mutex
 	var out bytes.Buffer
+	closed := make(chan struct{}) // the server closed the socket: ServeFrontend has returned
 	go func() {
+		defer close(closed)
 		for {
 			_, b, err := conn.ReadMessage()
 			if err != nil {
@@ -66,11 +68,13 @@ func TestWebTerminalSilentBrowser(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for len(rig.srv.Sessions()) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the session of a browser that stopped answering is still live")
-		}
-		time.Sleep(50 * time.Millisecond)
+	select {
+	case <-closed:
+	case <-time.After(time.Until(deadline)):
+		t.Fatal("the session of a browser that stopped answering is still live")
+	}
+	if n := len(rig.srv.Sessions()); n != 0 {
+		t.Errorf("%d sessions live", n)
 	}
 	recs := waitRecordings(t, rig.store, 1)
 	if recs[0].End == nil || !strings.Contains(recs[0].End.Cause, "client vanished") {
