@@ -35,8 +35,8 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	if q.Sort == ByTime {
 		// Relevance needs every chunk's phrase score, so only time order takes the loose plan.
 		loose, _ := buildQuery(q) // a second copy: loosen rewrites in place
-		if l, changed := loosen(loose, ix.text); changed {
-			s.plan, s.loose = l, true
+		if lp := loosen(loose, ix.text); lp != nil {
+			s.plan, s.loose, s.lp = lp.q, true, lp
 			// Many candidates hold the words and not the phrase: read plenty at once, since
 			// each page reads the doc values of every candidate in the index again.
 			s.size = min(max(looseFactor*limit, minLoosePage), maxPage)
@@ -53,11 +53,13 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	return s.out, nil
 }
 
-// Page sizes of Search, in chunks.
-const (
+// Page sizes of Search, in chunks. Variables so that a test can make every path of the plans run
+// on a small index.
+var (
 	maxPage      = 4096 // bounds a page when Search needs more than the first
 	looseFactor  = 20   // candidates read per wanted hit on the loose plan's page
 	minLoosePage = 1024 // a phrase of common words is in a few percent of the chunks of its words
+	probe        = 256  // candidates checked first, to tell a phrase too rare for the loose plan
 )
 
 // searchRun is the state of one Search.
@@ -67,6 +69,7 @@ type searchRun struct {
 	limit       int
 	exact, plan query.Query // plan finds the candidate chunks, in order; exact is what matches
 	loose       bool        // plan is not exact: candidates are checked against exact
+	lp          *loosePlan  // while loose
 	size        int         // of the next page
 	seen        map[string]bool
 	out         Result
@@ -102,8 +105,22 @@ func (s *searchRun) run(ctx context.Context) error {
 		}
 		matched := fresh
 		if s.loose {
-			if matched, err = s.verify(ctx, fresh); err != nil {
+			if matched, err = s.verify(ctx, fresh[:min(len(fresh), probe)]); err != nil {
 				return err
+			}
+			if full && len(fresh) > probe && len(matched)*len(fresh)/probe < s.limit/2 {
+				// The phrase is much rarer than its words: this page would not fill, and
+				// reading all candidates would cost more than the exact plan it replaced.
+				s.plan, s.loose, s.lp, s.size, from = s.exact, false, nil, maxPage, 0
+				clear(s.seen)
+				continue
+			}
+			if len(fresh) > probe {
+				rest, err := s.verify(ctx, fresh[probe:])
+				if err != nil {
+					return err
+				}
+				matched = append(matched, rest...)
 			}
 			s.out.Documents += uint64(len(matched))
 		}
@@ -126,14 +143,11 @@ func (s *searchRun) run(ctx context.Context) error {
 			return nil // every candidate was read
 		}
 		if s.loose {
-			// The phrase is rarer than its words: read the rest with the exact query, from the
-			// time the candidates reached (every chunk that starts earlier was a candidate).
-			// This costs at most one exact search of the index, the plan the loose one
-			// replaced; chunks of that time already read are in seen.
-			yes := true
-			r := bleve.NewDateRangeInclusiveQuery(bound, time.Time{}, &yes, nil)
-			r.SetField(fieldTime)
-			s.plan, s.loose, s.size, from = bleve.NewConjunctionQuery(s.exact, r), false, s.limit, 0
+			// The phrase is rarer than its words: read on with the exact query from the start,
+			// skipping the chunks already read (seen). This costs one exact search, the plan
+			// the loose one replaced. (Restricting it to chunks from the candidates' last time
+			// on was slower: a date range over most of the index is a large union of terms.)
+			s.plan, s.loose, s.lp, s.size, from = s.exact, false, nil, maxPage, 0
 			continue
 		}
 		from, s.size = from+s.size, min(2*s.size, maxPage)
@@ -185,7 +199,9 @@ func (s *searchRun) candidates(ctx context.Context, from, size int) ([]candidate
 	return out, res.Total, nil
 }
 
-// verify returns the candidates that match the exact query, in order.
+// verify returns the candidates that match the exact query, in order: it reads the locations
+// of the loose query's words in the candidates and checks the phrases itself. (Bleve's phrase
+// searcher, given the candidates, would read on past each to the next match in the index.)
 func (s *searchRun) verify(ctx context.Context, cands []candidate) ([]candidate, error) {
 	if len(cands) == 0 {
 		return nil, nil
@@ -194,15 +210,16 @@ func (s *searchRun) verify(ctx context.Context, cands []candidate) ([]candidate,
 	for i, c := range cands {
 		ids[i] = c.id
 	}
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(s.exact, bleve.NewDocIDQuery(ids)), len(ids), 0, false)
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(s.plan, bleve.NewDocIDQuery(ids)), len(ids), 0, false)
 	req.Score = "none"
+	req.IncludeLocations = true
 	res, err := s.ix.bi.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("index: search: %w", err)
 	}
 	ok := make(map[string]bool, len(res.Hits))
 	for _, h := range res.Hits {
-		ok[h.ID] = true
+		ok[h.ID] = s.lp.match(h)
 	}
 	var out []candidate
 	for _, c := range cands {
@@ -219,7 +236,11 @@ func (s *searchRun) expand(ctx context.Context, cands []candidate) error {
 	for i, c := range cands {
 		ids[i] = c.id
 	}
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(s.exact, bleve.NewDocIDQuery(ids)), len(ids), 0, false)
+	q := s.exact
+	if s.loose {
+		q = s.plan // the chunks match: the plan's locations are filtered like verify's
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(q, bleve.NewDocIDQuery(ids)), len(ids), 0, false)
 	req.Fields = storedFields
 	req.IncludeLocations = true
 	req.Score = "none"
@@ -233,7 +254,7 @@ func (s *searchRun) expand(ctx context.Context, cands []candidate) error {
 	}
 	for _, c := range cands {
 		dm := byID[c.id]
-		if dm == nil {
+		if dm == nil || (s.loose && !s.lp.match(dm)) {
 			continue // deleted between the passes (a reindex)
 		}
 		dm.Score = c.score

@@ -125,7 +125,19 @@ func TestSearchPlanMatchesStraightforward(t *testing.T) {
 			return word()[:2] + "*"
 		}
 	}
-	for i := range 300 {
+	type sizes struct{ maxPage, looseFactor, minLoosePage, probe int }
+	saved := sizes{maxPage, looseFactor, minLoosePage, probe}
+	defer func() {
+		maxPage, looseFactor, minLoosePage, probe = saved.maxPage, saved.looseFactor, saved.minLoosePage, saved.probe
+	}()
+	for i := range 600 {
+		// Half the queries on tiny pages, so that paging, the loose plan's probe and its
+		// fallback to the exact plan all run on this small index.
+		if i%2 == 0 {
+			maxPage, looseFactor, minLoosePage, probe = saved.maxPage, saved.looseFactor, saved.minLoosePage, saved.probe
+		} else {
+			maxPage, looseFactor, minLoosePage, probe = 8, 1, 2, 1+r.IntN(3)
+		}
 		q := Query{Text: texts(), Limit: []int{1, 3, 20, 50, 500}[r.IntN(5)]}
 		if r.IntN(3) == 0 {
 			q.Since = base.Add(time.Duration(r.IntN(40)) * time.Minute)
@@ -159,32 +171,51 @@ func TestLoosen(t *testing.T) {
 	ix := openTest(t)
 	tests := []struct {
 		text    string
-		changed bool
+		phrases int // loosened; -1: no loose plan
 	}{
-		{`"connection refused"`, true},
-		{`nginx`, false},
-		{`"nginx"`, false},               // one word
-		{`-"connection refused"`, false}, // NOT stays exact
-		{`my_config`, true},              // requireAll makes it a phrase
-		{`"a b" c`, true},
+		{`"connection refused"`, 1},
+		{`nginx`, -1},
+		{`"nginx"`, -1},                 // one word
+		{`-"connection refused"`, -1},   // NOT stays exact
+		{`my_config`, 1},                // requireAll makes it a phrase
+		{`"a b" c "d e f"`, 2},          // words beside phrases are fine
+		{`"a b" c*`, -1},                // a pattern could match the phrase's words
+		{`"a b" c~1`, -1},               // so could a fuzzy term
+		{`"a b" -"c d"`, 1},             // the excluded phrase stays exact
+		{`"a b" text:"c d" user:x`, -1}, // a clause on another field
 	}
 	for _, tt := range tests {
-		q, err := buildQuery(Query{Text: tt.text})
+		q, err := buildQuery(Query{Text: tt.text, User: "u"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, changed := loosen(q, ix.text)
-		if changed != tt.changed {
-			t.Errorf("loosen(%s) changed = %v, want %v", tt.text, changed, tt.changed)
+		lp := loosen(q, ix.text)
+		if (lp == nil) != (tt.phrases < 0) || (lp != nil && len(lp.phrases) != tt.phrases) {
+			t.Errorf("loosen(%s) = %+v, want %d phrases", tt.text, lp, tt.phrases)
+			continue
 		}
-		var phrases int
-		walk(l, func(q query.Query) {
-			if _, ok := q.(*query.MatchPhraseQuery); ok {
-				phrases++
+		if lp == nil {
+			continue
+		}
+		var required, excluded int
+		walk(lp.q, func(q query.Query) {
+			if b, ok := q.(*query.BooleanQuery); ok {
+				walk(b.Must, func(q query.Query) {
+					if _, ok := q.(*query.MatchPhraseQuery); ok {
+						required++
+					}
+				})
+				if b.MustNot != nil {
+					walk(b.MustNot, func(q query.Query) {
+						if _, ok := q.(*query.MatchPhraseQuery); ok {
+							excluded++
+						}
+					})
+				}
 			}
 		})
-		if changed && strings.HasPrefix(tt.text, `"`) && phrases != 0 {
-			t.Errorf("loosen(%s) left %d phrases", tt.text, phrases)
+		if required != 0 || excluded != strings.Count(tt.text, `-"`) {
+			t.Errorf("loosen(%s) left %d required and %d excluded phrases", tt.text, required, excluded)
 		}
 	}
 }
