@@ -51,7 +51,7 @@ type Hit struct {
 	OffsetMS int64         `json:"offset_ms"` // Offset in milliseconds, for JSON
 	Line     string        `json:"line"`
 	Marks    [][2]int      `json:"marks"` // byte ranges of Line that matched, in order
-	Score    float64       `json:"score"`
+	Score    float64       `json:"score"` // relevance of the hit's chunk; 0 in time order
 	// Region is where on the screen OCR text was read (KindOCR); zero for text kinds.
 	Region image.Rectangle `json:"-"`
 	// RegionXYWH is Region as [x, y, width, height] for JSON, absent when Region is zero.
