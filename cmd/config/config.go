@@ -28,6 +28,7 @@ type Config struct {
 	SSH     SSH    `mapstructure:"ssh"`
 	Web     Web    `mapstructure:"web"`
 	VNC     VNC    `mapstructure:"vnc"`
+	OCR     OCR    `mapstructure:"ocr"`
 
 	Recording Recording `mapstructure:"recording"`
 	Storage   Storage   `mapstructure:"storage"`
@@ -57,6 +58,17 @@ type SSH struct {
 // Web is the web UI and API.
 type Web struct {
 	Listen string `mapstructure:"listen"`
+}
+
+// OCR reads the screens of graphical sessions into the search index (index/ocr). It runs off
+// the sessions' path in a bounded pool and drops work under load rather than slow a session.
+type OCR struct {
+	// Enabled turns it on (default true).
+	Enabled bool `mapstructure:"enabled"`
+	// Workers is how many screens are read at once (default 1: one core of OCR at most).
+	Workers int `mapstructure:"workers"`
+	// Interval is the least time between two reads of one session's screen (default 3s).
+	Interval time.Duration `mapstructure:"interval"`
 }
 
 // VNC is the native VNC front end (viewers log in with one-time passwords from `vigil vnc-otp`)
@@ -157,6 +169,7 @@ func Default() Config {
 		},
 		Web: Web{Listen: "127.0.0.1:8080"},
 		VNC: VNC{Keys: "printable-redacted", OTPTTL: 5 * time.Minute, DialTimeout: 10 * time.Second},
+		OCR: OCR{Enabled: true, Workers: 1, Interval: 3 * time.Second},
 		Recording: Recording{
 			SegmentDuration: 5 * time.Second,
 			SegmentBytes:    4 << 20,
@@ -211,6 +224,12 @@ func (c *Config) Validate() error {
 	}
 	if c.VNC.OTPTTL < 10*time.Second || c.VNC.OTPTTL > time.Hour {
 		bad("vnc.otp_ttl", c.VNC.OTPTTL, "must be between 10s and 1h")
+	}
+	if c.OCR.Workers < 1 || c.OCR.Workers > 64 {
+		bad("ocr.workers", c.OCR.Workers, "must be between 1 and 64")
+	}
+	if c.OCR.Interval < 500*time.Millisecond {
+		bad("ocr.interval", c.OCR.Interval, "must be at least 500ms")
 	}
 	if c.VNC.DialTimeout <= 0 {
 		bad("vnc.dial_timeout", c.VNC.DialTimeout, "must be positive")

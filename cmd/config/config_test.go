@@ -67,6 +67,8 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"web listen", func(c *Config) { c.Web.Listen = "localhost" }, "web.listen"},
 		{"vnc listen", func(c *Config) { c.VNC.Listen = "5900" }, "vnc.listen"},
 		{"vnc keys", func(c *Config) { c.VNC.Keys = "none" }, "vnc.keys"},
+		{"ocr workers", func(c *Config) { c.OCR.Workers = 0 }, "ocr.workers"},
+		{"ocr interval", func(c *Config) { c.OCR.Interval = time.Millisecond }, "ocr.interval"},
 		{"vnc otp ttl", func(c *Config) { c.VNC.OTPTTL = 24 * time.Hour }, "vnc.otp_ttl"},
 		{"segment bytes", func(c *Config) { c.Recording.SegmentBytes = 10 }, "recording.segment_bytes"},
 		{"stall timeout", func(c *Config) { c.Recording.StallTimeout = 0 }, "recording.stall_timeout"},

@@ -13,6 +13,7 @@ import (
 	"github.com/seed18fc72c3/vigil/capture"
 	"github.com/seed18fc72c3/vigil/encode"
 	"github.com/seed18fc72c3/vigil/encode/video"
+	"github.com/seed18fc72c3/vigil/index"
 	"github.com/seed18fc72c3/vigil/proxy/desktop"
 	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
 	"github.com/seed18fc72c3/vigil/proxy/vnc"
@@ -31,6 +32,8 @@ type DesktopRecorder struct {
 	Store   *Recordings
 	Options video.Options
 	Log     *slog.Logger
+	// OCR, when set, reads each session's screen into the search index as it runs.
+	OCR *OCRFeed
 }
 
 var _ desktop.Recorder = (*DesktopRecorder)(nil)
@@ -46,6 +49,9 @@ func (g *DesktopRecorder) Start(ctx context.Context, s desktop.Info, ring *captu
 	// A recording that cannot be persisted ends its session at once (fail closed).
 	opts.OnFailure = func(err error) { ring.Fail(fmt.Errorf("%w: %w", desktop.ErrRecordingFailure, err)) }
 	rd := ring.NewReader(capture.Lossless)
+	if g.OCR != nil {
+		g.OCR.Start(ctx, index.SessionInfo{ID: s.ID, User: s.User, Target: s.Target, Protocol: s.Protocol, Start: meta.Start}, ring)
+	}
 	rec := &gatewayRecording{causeSet: make(chan struct{}), done: make(chan struct{})}
 	r := video.NewRecorder(meta, sink, opts)
 	go func() {

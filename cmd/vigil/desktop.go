@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/asticode/go-astiav"
 	"github.com/seed18fc72c3/vigil/cmd/config"
 	"github.com/seed18fc72c3/vigil/cmd/gateway"
 	"github.com/seed18fc72c3/vigil/encode/video"
+	"github.com/seed18fc72c3/vigil/index"
+	"github.com/seed18fc72c3/vigil/index/ocr"
 	"github.com/seed18fc72c3/vigil/proxy/desktop"
 	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
 	"github.com/seed18fc72c3/vigil/proxy/vnc"
@@ -18,18 +21,37 @@ import (
 // VNC front end when vnc.listen is set) and starts the VNC listener. wait returns once the
 // listener has stopped after ctx ended and its sessions have closed their recordings.
 func startDesktops(ctx context.Context, cfg config.Config, store *gateway.Recordings, acc *gateway.Access,
-	audit func(proxyssh.AuditEvent), log *slog.Logger) (d *gateway.Desktops, wait func(), err error) {
+	audit func(proxyssh.AuditEvent), log *slog.Logger, ix *index.Index) (d *gateway.Desktops, wait func(), err error) {
 	keys, err := desktop.ParseKeyPolicy(cfg.VNC.Keys)
 	if err != nil {
 		return nil, nil, err
 	}
 	ring := desktop.RingConfig()
 	ring.StallTimeout = cfg.Recording.StallTimeout
+	// libx264 prints its settings at every encoder start otherwise.
+	astiav.SetLogLevel(astiav.LogLevelError)
+	rec := &gateway.DesktopRecorder{Store: store, Log: log, Options: video.Options{
+		SegmentDuration: cfg.Recording.SegmentDuration, SegmentBytes: cfg.Recording.SegmentBytes}}
+	var pool *ocr.Pool
+	if cfg.OCR.Enabled {
+		oc := ocr.DefaultConfig()
+		oc.Workers = cfg.OCR.Workers
+		p, perr := ocr.Start(ctx, oc)
+		if perr != nil {
+			// Recording must not depend on OCR: sessions go on, unsearchable by screen text.
+			log.Error("ocr: not started; graphical sessions will not be searchable by screen text", "err", perr)
+		}
+		pool = p
+	}
+	if pool != nil {
+		wc := ocr.DefaultWatchConfig()
+		wc.Interval = cfg.OCR.Interval
+		rec.OCR = &gateway.OCRFeed{Pool: pool, Index: ix, Watch: wc, Log: log}
+	}
 	d = &gateway.Desktops{
-		Ctx:    ctx,
-		Access: acc,
-		Recorder: &gateway.DesktopRecorder{Store: store, Log: log, Options: video.Options{
-			SegmentDuration: cfg.Recording.SegmentDuration, SegmentBytes: cfg.Recording.SegmentBytes}},
+		Ctx:         ctx,
+		Access:      acc,
+		Recorder:    rec,
 		Registry:    desktop.NewRegistry(),
 		Keys:        keys,
 		Ring:        ring,
@@ -45,6 +67,10 @@ func startDesktops(ctx context.Context, cfg config.Config, store *gateway.Record
 			if s, err := d.Registry.Session(l.ID); err == nil {
 				<-s.Done()
 			}
+		}
+		if rec.OCR != nil {
+			rec.OCR.Wait()
+			pool.Stop()
 		}
 	}
 	if cfg.VNC.Listen == "" {

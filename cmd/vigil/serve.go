@@ -111,7 +111,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	// Graphical sessions (desktop.go): the web UI's, and VNC viewers' when vnc.listen is set.
-	desk, waitDesk, err := startDesktops(ctx, cfg, store, auth, sc.Audit, log)
+	desk, waitDesk, err := startDesktops(ctx, cfg, store, auth, sc.Audit, log, ix)
 	if err != nil {
 		return err
 	}
