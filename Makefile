@@ -16,7 +16,8 @@ APT_TEST := openssh-server openssh-client openssh-sftp-server sshpass sudo ascii
 APT_RUN := ca-certificates pkg-config gcc libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
 	libavfilter-dev libavdevice-dev libswresample-dev libpostproc-dev freerdp2-dev libtesseract-dev \
 	libleptonica-dev tesseract-ocr-eng
-# -count=1: many tests talk to real programs (sshd, MinIO, asciinema) that the test cache cannot see.
+# OMP_THREAD_LIMIT=1: tesseract (OCR) reads it when it loads; without it one frame costs several
+# times more CPU on two cores (DESIGN.md). -count=1: many tests talk to real programs (sshd, MinIO, asciinema) that the test cache cannot see.
 GOTEST_FLAGS ?= -race -count=1 -timeout 20m
 FUZZTIME ?= 15s
 BENCHTIME ?= 1s
@@ -48,13 +49,13 @@ vet:
 
 test: deps-test vet
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
-	$(GO) test $(GOTEST_FLAGS) ./...
+	OMP_THREAD_LIMIT=1 $(GO) test $(GOTEST_FLAGS) ./...
 
 test-short: deps-run
 	$(GO) test -short ./...
 
 bench: deps-test
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./... | tee bench.out
+	OMP_THREAD_LIMIT=1 $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./... | tee bench.out
 
 # Runs every fuzz target for FUZZTIME each.
 fuzz: deps-test
