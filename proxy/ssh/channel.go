@@ -29,6 +29,24 @@ type windowChange struct {
 	Width, Height uint32
 }
 
+// A client's sizes are the client's to choose, and a hostile one chooses 65535 x 65535: each size
+// becomes a terminal emulator of cols x rows cells (32 bytes a cell) in the recorder, the indexer
+// and the live hub, so one such window change would ask for about 137 GB. Sizes are bounded here,
+// where they enter, as a frontend's are (maxFrontendSide): a pty-req out of range gets the classic
+// 80 x 24, a window-change out of range is dropped, so neither the ring nor the target sees it.
+func saneWindow(cols, rows uint32) bool {
+	return cols > 0 && rows > 0 && cols <= maxFrontendSide && rows <= maxFrontendSide
+}
+
+// sanePty returns p with an out-of-range size replaced by 80 x 24 (and no pixel size, which
+// described the size dropped).
+func sanePty(p ptyRequest) ptyRequest {
+	if !saneWindow(p.Cols, p.Rows) {
+		p.Cols, p.Rows, p.Width, p.Height = 80, 24, 0, 0
+	}
+	return p
+}
+
 // sessionChannel is one "session" channel: the client's side, and the upstream's once connected.
 type sessionChannel struct {
 	s   *session
@@ -191,6 +209,7 @@ func (sc *sessionChannel) collect(reqs <-chan *ssh.Request) bool {
 					req.Reply(false, nil)
 					continue
 				}
+				p = sanePty(p)
 				sc.pty, sc.cols, sc.rows = &p, p.Cols, p.Rows
 				req.Reply(true, nil)
 			case "env":
@@ -198,7 +217,7 @@ func (sc *sessionChannel) collect(reqs <-chan *ssh.Request) bool {
 				req.Reply(true, nil)
 			case "window-change":
 				var w windowChange
-				if ssh.Unmarshal(req.Payload, &w) == nil {
+				if ssh.Unmarshal(req.Payload, &w) == nil && saneWindow(w.Cols, w.Rows) {
 					sc.cols, sc.rows = w.Cols, w.Rows
 				}
 			case "auth-agent-req@openssh.com":
@@ -331,7 +350,7 @@ func (sc *sessionChannel) forwardRequests(reqs <-chan *ssh.Request) {
 		up := sc.up
 		if req.Type == "window-change" {
 			var w windowChange
-			if ssh.Unmarshal(req.Payload, &w) == nil {
+			if ssh.Unmarshal(req.Payload, &w) == nil && saneWindow(w.Cols, w.Rows) {
 				sc.cols, sc.rows = w.Cols, w.Rows
 				if up != nil {
 					sc.resize(w)
