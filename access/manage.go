@@ -96,11 +96,12 @@ func (s *Store) AddTarget(t Target) error {
 		st.Targets = append(st.Targets, t)
 		// A key recorded on first use by an earlier target of the same name must not carry over.
 		delete(st.HostKeys, t.Name)
+		delete(st.RDPCerts, t.Name)
 		return nil
 	})
 }
 
-// RemoveTarget removes a stored target and its recorded host key: ErrFromConfig for a configured
+// RemoveTarget removes a stored target and its recorded host key or certificate: ErrFromConfig for a configured
 // one, ErrInUse while grants name it. Its vault credentials are the caller's to remove.
 func (s *Store) RemoveTarget(name string) error {
 	return s.mutate(func(st *fileState) error {
@@ -115,6 +116,7 @@ func (s *Store) RemoveTarget(name string) error {
 		}
 		st.Targets = slices.DeleteFunc(st.Targets, func(t Target) bool { return t.Name == name })
 		delete(st.HostKeys, name)
+		delete(st.RDPCerts, name)
 		return nil
 	})
 }

@@ -21,6 +21,9 @@ type fileState struct {
 	Grants  []Grant  `json:"grants"`
 	// HostKeys holds the keys recorded on first use, as authorized_keys lines, by target name.
 	HostKeys map[string]string `json:"host_keys,omitempty"`
+	// RDPCerts holds the RDP certificate fingerprints recorded on first use ("sha256:<hex>"), by
+	// target name.
+	RDPCerts map[string]string `json:"rdp_certs,omitempty"`
 }
 
 type stamp struct {

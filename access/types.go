@@ -58,13 +58,16 @@ type Target struct {
 	Name     string `mapstructure:"name" json:"name"`
 	Host     string `mapstructure:"host" json:"host"`
 	Port     int    `mapstructure:"port" json:"port"`
-	Protocol string `mapstructure:"protocol" json:"protocol"` // "ssh"; "telnet", "vnc", "rdp" later
+	Protocol string `mapstructure:"protocol" json:"protocol"` // "ssh", "telnet", "vnc" or "rdp"
 	// HostKey pins the target's SSH host key: an authorized_keys-style public key or a
 	// "SHA256:..." fingerprint. Empty means trust on first use: the first key seen is recorded in
 	// the store and enforced from then on.
 	HostKey string `mapstructure:"host_key" json:"host_key,omitempty"`
 	// Telnet overrides the login prompts and timeout of a telnet target; nil keeps the defaults.
 	Telnet *TelnetLogin `mapstructure:"telnet" json:"telnet,omitempty"`
+	// RDP sets an rdp target's security mode, domain and pinned certificate; nil keeps the
+	// defaults (negotiate, no domain, certificate trusted on first use).
+	RDP *RDPSettings `mapstructure:"rdp" json:"rdp,omitempty"`
 }
 
 // Grant lets User reach Target, logged in as Account with the vault's credential for it.
@@ -190,6 +193,9 @@ func (t Target) validate() error {
 	proto := t.Protocol
 	if proto == "" {
 		proto = "ssh"
+	}
+	if err := t.RDP.validate(t.Name, proto); err != nil {
+		return err
 	}
 	return t.Telnet.validate(t.Name, proto)
 }
