@@ -42,7 +42,10 @@ type screenWorker struct {
 	rows     int
 }
 
+// startScreen and resize clamp the size as term.Screen does (1..term.MaxSide a side): the size of a
+// resync comes from here, and a recording made before the gateway bounded sizes may carry any.
 func startScreen(cols, rows int) *screenWorker {
+	cols, rows = term.Clamp(cols, rows)
 	w := &screenWorker{finished: make(chan struct{}), cols: cols, rows: rows,
 		budget: capture.NewBudget(screenRate, screenBurst, tailBytes)}
 	w.cond = sync.NewCond(&w.mu)
@@ -103,6 +106,7 @@ func (w *screenWorker) push(m screenMsg) {
 }
 
 func (w *screenWorker) resize(cols, rows int) {
+	cols, rows = term.Clamp(cols, rows)
 	w.mu.Lock()
 	w.cols, w.rows = cols, rows
 	w.push(screenMsg{cols: cols, rows: rows})

@@ -11,6 +11,7 @@ import (
 	"github.com/hinshun/vt10x"
 
 	"github.com/seed18fc72c3/vigil/capture"
+	"github.com/seed18fc72c3/vigil/encode/term"
 )
 
 // Kind says where a line of text came from.
@@ -65,11 +66,14 @@ type Extractor struct {
 }
 
 // NewExtractor returns an extractor for a terminal of cols x rows (80x24 when unknown) that calls
-// emit with each line found, in time order.
+// emit with each line found, in time order. Sizes are clamped to 1..term.MaxSide a side, here and
+// at each resize: the emulator allocates every cell, and a recording (one made before the gateway
+// bounded sizes, or a damaged one being reindexed) may carry 65535 x 65535.
 func NewExtractor(cols, rows int, emit func(Line)) *Extractor {
 	if cols <= 0 || rows <= 0 {
 		cols, rows = 80, 24
 	}
+	cols, rows = term.Clamp(cols, rows)
 	return &Extractor{vt: vt10x.New(vt10x.WithSize(cols, rows)), cols: cols, rows: rows, emit: emit,
 		prev: map[string]int{}}
 }
@@ -113,7 +117,7 @@ func (x *Extractor) Event(t time.Duration, typ capture.Type, payload []byte) {
 	case capture.TypeResize:
 		if cols, rows, err := capture.ParseResize(payload); err == nil && cols > 0 && rows > 0 {
 			x.snapshot(t)
-			x.cols, x.rows = int(cols), int(rows)
+			x.cols, x.rows = term.Clamp(int(cols), int(rows))
 			x.vt.Resize(x.cols, x.rows)
 		}
 	}

@@ -29,9 +29,22 @@ type Screen struct {
 	pending []byte // an incomplete UTF-8 sequence held back from the last Write
 }
 
-// NewScreen returns a blank screen of cols x rows cells.
+// MaxSide is the most columns or rows a Screen has. A size comes from whoever opened the session
+// (an SSH client's pty-req, a browser's resize) and the emulator allocates every cell of it at
+// once (some 32 bytes each, main and alternate screens): 65535 x 65535 would be about 137 GB. The
+// gateway bounds sizes where they enter; a Screen bounds them again, so no recording, replay or
+// reindex can ask for more than about 64 MB. No real terminal is 1000 cells wide.
+const MaxSide = 1000
+
+// Clamp returns cols and rows brought into 1..MaxSide.
+func Clamp(cols, rows int) (int, int) {
+	return min(max(cols, 1), MaxSide), min(max(rows, 1), MaxSide)
+}
+
+// NewScreen returns a blank screen of cols x rows cells, each brought into 1..MaxSide.
 func NewScreen(cols, rows int) *Screen {
-	return &Screen{vt: vt10x.New(vt10x.WithSize(max(cols, 1), max(rows, 1)))}
+	cols, rows = Clamp(cols, rows)
+	return &Screen{vt: vt10x.New(vt10x.WithSize(cols, rows))}
 }
 
 // Write feeds output bytes to the emulator. It never fails: bytes the emulator does not
@@ -55,11 +68,13 @@ func (s *Screen) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Resize changes the screen size, as a window change of the session does.
+// Resize changes the screen size, as a window change of the session does; each side is brought
+// into 1..MaxSide.
 func (s *Screen) Resize(cols, rows int) {
+	cols, rows = Clamp(cols, rows)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.vt.Resize(max(cols, 1), max(rows, 1))
+	s.vt.Resize(cols, rows)
 }
 
 // Size returns the screen size.
