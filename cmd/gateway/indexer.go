@@ -112,8 +112,19 @@ func (g *IndexingRecorder) catchUp(ctx context.Context, id string) error {
 }
 
 // ReindexSession replaces the index's documents of one stored session with those of its recording
-// and returns the number of lines indexed.
+// and returns the number of lines indexed. For a graphical session only its typed lines are
+// replaced (ReindexKeys): its OCR lines come from its video, which `vigil reindex --ocr`
+// (ReindexOCR) reads, and reading event logs alone must not delete them.
 func ReindexSession(ctx context.Context, ix *index.Index, store *Recordings, id string) (int, error) {
+	if ref, err := store.Find(ctx, id); err == nil && ref.Err == nil && ref.Segments > 0 {
+		graphical, err := store.IsGraphical(ctx, ref)
+		if err != nil {
+			return 0, fmt.Errorf("reindex %s: %w", id, err)
+		}
+		if graphical {
+			return ReindexKeys(ctx, ix, store, ref)
+		}
+	}
 	segs, closeAll, err := store.OpenSegments(ctx, id)
 	if err != nil {
 		return 0, fmt.Errorf("reindex %s: %w", id, err)

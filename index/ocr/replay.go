@@ -145,12 +145,13 @@ func (s *settle) take(at time.Duration) ([]image.Rectangle, time.Duration) {
 	return d, s.frameTime
 }
 
-// Changed returns the regions where b differs from a (same size): 16-pixel tiles in which some
-// channel of some pixel differs by more than a video codec's noise, joined into rectangles. Two
-// decodes of an unchanged screen (a P-frame, then the next segment's keyframe) differ by a few
-// levels; text drawn or erased differs by far more.
+// Changed returns the regions where b differs from a (same size): 16-pixel tiles in which at
+// least two pixels differ by more than a video codec's noise in some channel, joined into
+// rectangles. Two decodes of an unchanged xterm (the last P-frame of a segment, then the next
+// segment's keyframe) differ by a few levels, with at most two pixels of a tile off by more than
+// 32 and none by more than 64; a glyph drawn or erased changes dozens of pixels by more than 96.
 func Changed(a, b *image.RGBA) []image.Rectangle {
-	const tile, tol = 16, 40
+	const tile, tol = 16, 64
 	r := a.Rect.Intersect(b.Rect.Sub(b.Rect.Min).Add(a.Rect.Min))
 	var out []image.Rectangle
 	for ty := r.Min.Y; ty < r.Max.Y; ty += tile {
@@ -174,19 +175,27 @@ func Changed(a, b *image.RGBA) []image.Rectangle {
 
 func tileDiffers(a, b *image.RGBA, t image.Rectangle, tol int) bool {
 	d := b.Rect.Min.Sub(a.Rect.Min)
+	n := 0
 	for y := t.Min.Y; y < t.Max.Y; y++ {
 		pa := a.Pix[a.PixOffset(t.Min.X, y):a.PixOffset(t.Max.X, y)]
 		pb := b.Pix[b.PixOffset(t.Min.X+d.X, y+d.Y):b.PixOffset(t.Max.X+d.X, y+d.Y)]
 		for i := 0; i < len(pa); i += 4 {
 			for c := 0; c < 3; c++ {
 				if diff := int(pa[i+c]) - int(pb[i+c]); diff > tol || diff < -tol {
-					return true
+					if n++; n >= minChanged {
+						return true
+					}
+					break
 				}
 			}
 		}
 	}
 	return false
 }
+
+// minChanged is how many pixels of a tile must change for the tile to count as changed: one
+// pixel off is codec noise at a sharp edge, not text.
+const minChanged = 2
 
 // copyPixels copies src (dst's size) into dst.
 func copyPixels(dst, src *image.RGBA) {

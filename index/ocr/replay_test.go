@@ -71,6 +71,9 @@ func TestChanged(t *testing.T) {
 			b.Pix[i] = byte(int(b.Pix[i]) + rng.IntN(17) - 8) // noise of a re-encoded keyframe
 		}
 	}
+	for _, p := range []image.Point{{20, 20}, {100, 50}, {190, 90}} {
+		b.Set(p.X, p.Y, color.RGBA{255, 255, 255, 255}) // one sharp outlier in a tile
+	}
 	if got := Changed(a, b); len(got) != 0 {
 		t.Errorf("noise found as changes: %v", got)
 	}
