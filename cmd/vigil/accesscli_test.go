@@ -262,7 +262,7 @@ access:
 `), 0o600)
 	c := func(args ...string) []string { return append([]string{"--config", cfg}, args...) }
 	out := okVigil(t, data, "", c("user", "list")...)
-	if !strings.Contains(out, "carol  admin  no        1     config") {
+	if !strings.Contains(out, "carol  admin  no        1     no      config") {
 		t.Errorf("user list:\n%s", out)
 	}
 	if out := okVigil(t, data, "", c("target", "list")...); !strings.Contains(out, "db1   10.0.0.9  2200") {
@@ -277,6 +277,20 @@ access:
 	// The CLI adds alongside.
 	okVigil(t, data, "", c("user", "add", "dave")...)
 	okVigil(t, data, "", c("grant", "add", "dave", "db1", "ro")...)
+	// Exporting evidence from the web UI is a permission of its own, for auditors and admins only.
+	failVigil(t, data, "", "configuration file", c("user", "export", "carol", "on")...)
+	failVigil(t, data, "", "only auditors and admins", c("user", "export", "dave", "on")...)
+	failVigil(t, data, "", "--export needs --role auditor or admin", c("user", "add", "frank", "--export")...)
+	okVigil(t, data, "", c("user", "add", "erin", "--role", "auditor", "--export")...)
+	okVigil(t, data, "", c("user", "add", "gail", "--role", "auditor")...)
+	okVigil(t, data, "", c("user", "export", "gail", "on")...)
+	okVigil(t, data, "", c("user", "export", "erin", "off")...)
+	out = okVigil(t, data, "", c("user", "list")...)
+	for _, want := range []string{"erin   auditor  no        0     no", "gail   auditor  no        0     yes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("user list lacks %q:\n%s", want, out)
+		}
+	}
 
 	os.WriteFile(cfg, []byte("access:\n  users:\n    - name: Bad\n"), 0o600)
 	failVigil(t, data, "", "access.users[0]", c("user", "list")...)
