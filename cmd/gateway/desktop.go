@@ -86,6 +86,8 @@ type Desktops struct {
 	Log   *slog.Logger
 	// Listen is the VNC front end's address, told to those who get a one-time password.
 	Listen string
+	// RDP is how RDP targets are dialed (the worker, timeouts).
+	RDP RDPConfig
 }
 
 // Audit kinds of the one-time passwords.
@@ -107,7 +109,7 @@ func (d *Desktops) desktopTarget(user, target string) (access.Target, access.Gra
 	case err != nil:
 		return t, g, nil, err
 	}
-	if t.Protocol != "vnc" {
+	if !graphical(t.Protocol) {
 		return t, g, nil, fmt.Errorf("%w: target %q speaks %s", ErrNoDesktopTarget, t.Name, t.Protocol)
 	}
 	secret, err := d.Access.Vault.Get(t.Name, g.Account)
@@ -121,24 +123,33 @@ func (d *Desktops) desktopTarget(user, target string) (access.Target, access.Gra
 	return t, g, secret.Password, nil
 }
 
+// graphical reports whether Desktops opens targets of protocol.
+func graphical(protocol string) bool { return protocol == "vnc" || protocol == "rdp" }
+
 // Open starts a graphical session for user (already authenticated) to target, from remote,
-// through the front end via ("rfb", "web"). It returns errors wrapping ErrNoDesktopTarget or
-// ErrDesktopDenied, or the dial's or the recorder's error.
+// through the front end via ("rfb", "web"), at the target's own size. It returns errors wrapping
+// ErrNoDesktopTarget or ErrDesktopDenied, or the dial's or the recorder's error.
 func (d *Desktops) Open(ctx context.Context, user, target, remote, via string) (*desktop.Session, error) {
+	return d.OpenSize(ctx, user, target, remote, via, 0, 0)
+}
+
+// OpenSize is Open asking for a desktop of w x h (the browser's viewport; 0 for the target's
+// choice). RDP targets are dialed at that size; VNC targets keep theirs (the caller may Resize).
+// A dial that fails is audited as refused with its cause (wrong password, changed certificate,
+// unconfirmed logon), and that cause is in the error for the user.
+func (d *Desktops) OpenSize(ctx context.Context, user, target, remote, via string, w, h int) (*desktop.Session, error) {
 	t, g, pw, err := d.desktopTarget(user, target)
 	if err != nil {
 		d.audit(proxyssh.AuditEvent{Kind: proxyssh.AuditRefused, User: user, Target: target, Remote: remote,
 			Detail: "desktop via " + via, Cause: err})
 		return nil, err
 	}
-	timeout := d.DialTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	var tg desktop.Target
+	if t.Protocol == "rdp" {
+		tg, err = d.dialRDP(ctx, t, g.Account, pw, w, h)
+	} else {
+		tg, err = d.dialVNC(ctx, t, pw)
 	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
-	tg, err := vnc.DialTarget(dctx, addr, pw, vnc.Options{Shared: true})
 	clear(pw)
 	if err != nil {
 		err = fmt.Errorf("dial %s: %w", t.Name, err)
@@ -152,7 +163,17 @@ func (d *Desktops) Open(ctx context.Context, user, target, remote, via string) (
 	}
 	return desktop.Start(parent, desktop.Config{Ring: d.Ring, Keys: d.Keys, Recorder: d.Recorder,
 		Registry: d.Registry, Audit: d.auditSession, Logger: d.Log},
-		desktop.Info{User: user, Target: t.Name, Account: g.Account, Remote: remote, Protocol: "vnc", Via: via}, tg)
+		desktop.Info{User: user, Target: t.Name, Account: g.Account, Remote: remote, Protocol: t.Protocol, Via: via}, tg)
+}
+
+func (d *Desktops) dialVNC(ctx context.Context, t access.Target, pw []byte) (desktop.Target, error) {
+	timeout := d.DialTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return vnc.DialTarget(dctx, net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), pw, vnc.Options{Shared: true})
 }
 
 // IssueOTP returns a one-time password for user to open target from a VNC viewer, after checking

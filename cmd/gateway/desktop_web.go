@@ -20,10 +20,11 @@ var (
 	_ player.DesktopTargetLister = (*WebDesktops)(nil)
 )
 
-// Connect opens a session from the browser. The browser's viewport size is asked of the target
-// after the start; a target that cannot resize keeps its size and the browser scales.
+// Connect opens a session from the browser. An RDP target is dialed at the browser's viewport
+// size; a VNC target is asked to resize after the start, and one that cannot keeps its size while
+// the browser scales.
 func (w *WebDesktops) Connect(ctx context.Context, user, target string, width, height int) (player.Desktop, error) {
-	s, err := w.D.Open(ctx, user, target, "web", "web")
+	s, err := w.D.OpenSize(ctx, user, target, "web", "web", width, height)
 	switch {
 	case errors.Is(err, ErrNoDesktopTarget):
 		return nil, fmt.Errorf("%w: %w", player.ErrNotFound, err)
@@ -32,7 +33,7 @@ func (w *WebDesktops) Connect(ctx context.Context, user, target string, width, h
 	case err != nil:
 		return nil, err
 	}
-	if width > 0 && height > 0 {
+	if in := s.Info(); width > 0 && height > 0 && (in.Width != width || in.Height != height) {
 		if err := s.Resize(width, height); err != nil && !errors.Is(err, errors.ErrUnsupported) {
 			w.D.Log.Debug("desktop resize", "session", s.ID(), "err", err)
 		}
@@ -52,11 +53,11 @@ func (w *WebDesktops) Shadow(ctx context.Context, id string) (player.Desktop, er
 	return &webDesktop{s: s}, nil
 }
 
-// DesktopTargets lists the VNC targets u holds a grant on.
+// DesktopTargets lists the graphical (VNC and RDP) targets u holds a grant on.
 func (w *WebDesktops) DesktopTargets(_ context.Context, u player.User) ([]player.DesktopTarget, error) {
 	var out []player.DesktopTarget
 	for _, t := range w.D.Access.Store.Permitted(u.Name) {
-		if t.Protocol == "vnc" {
+		if graphical(t.Protocol) {
 			out = append(out, player.DesktopTarget{Name: t.Name, Protocol: t.Protocol})
 		}
 	}
