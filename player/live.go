@@ -11,15 +11,20 @@ import (
 
 // LiveInfo describes a session in progress, as the live page shows it.
 type LiveInfo struct {
-	ID      string    `json:"id"`
-	User    string    `json:"user"`
-	Target  string    `json:"target"`
-	Account string    `json:"account,omitempty"`
-	Remote  string    `json:"remote,omitempty"`
-	Start   time.Time `json:"start"`
-	Cols    int       `json:"cols"`
-	Rows    int       `json:"rows"`
-	Paused  bool      `json:"paused"`
+	ID      string `json:"id"`
+	User    string `json:"user"`
+	Target  string `json:"target"`
+	Account string `json:"account,omitempty"`
+	Remote  string `json:"remote,omitempty"`
+	// Protocol is the target's: "ssh", "telnet", "vnc", "rdp"; empty when the source cannot tell
+	// (the web UI then takes a text session). Graphical ones are watched on the desktop page.
+	Protocol string    `json:"protocol,omitempty"`
+	Start    time.Time `json:"start"`
+	Cols     int       `json:"cols"` // text sessions
+	Rows     int       `json:"rows"`
+	Width    int       `json:"width,omitempty"` // graphical sessions, in pixels
+	Height   int       `json:"height,omitempty"`
+	Paused   bool      `json:"paused"`
 }
 
 // ErrConflict: the live session is not in a state the action applies to (pausing a paused one,
