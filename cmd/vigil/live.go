@@ -19,7 +19,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seed18fc72c3/vigil/cmd/gateway"
-	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
 )
 
 func init() {
@@ -79,31 +78,80 @@ func newLiveCmd() *cobra.Command {
 				return liveError("live", err, resp)
 			}
 			defer resp.Body.Close()
-			var list []proxyssh.LiveSession
-			if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			var raw []json.RawMessage
+			if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
 				return fmt.Errorf("live: %w", err)
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
+				// The gateway's own objects, whatever fields each kind of session has.
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
-				return enc.Encode(list)
+				return enc.Encode(raw)
 			}
-			tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-			fmt.Fprintln(tw, "SESSION\tUSER\tTARGET\tACCOUNT\tREMOTE\tSTARTED\tSIZE\tSTATE")
-			for _, s := range list {
-				state := "running"
-				if s.Paused {
-					state = "paused"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%dx%d\t%s\n", s.ID, s.User, s.Target, s.Account, s.Remote,
-					s.Start.Local().Format(time.RFC3339), s.Cols, s.Rows, state)
+			rows, err := decodeLive(raw)
+			if err != nil {
+				return err
 			}
-			return tw.Flush()
+			return writeLive(w, rows)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
+}
+
+// liveRow is one entry of the control socket's GET /api/live: a text session
+// (proxy/ssh.LiveSession: columns and rows, no protocol) or a graphical one
+// (proxy/desktop.LiveSession: protocol, front end, width and height in pixels).
+type liveRow struct {
+	ID       string    `json:"id"`
+	User     string    `json:"user"`
+	Target   string    `json:"target"`
+	Account  string    `json:"account"`
+	Remote   string    `json:"remote"`
+	Protocol string    `json:"protocol"`
+	Via      string    `json:"via"`
+	Start    time.Time `json:"start"`
+	Cols     int       `json:"cols"`
+	Rows     int       `json:"rows"`
+	Width    int       `json:"width"`
+	Height   int       `json:"height"`
+	Paused   bool      `json:"paused"`
+}
+
+func decodeLive(raw []json.RawMessage) ([]liveRow, error) {
+	rows := make([]liveRow, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal(r, &rows[i]); err != nil {
+			return nil, fmt.Errorf("live: session %d: %w", i, err)
+		}
+	}
+	return rows, nil
+}
+
+// writeLive prints the table of `vigil live`: a text session's size in characters, a desktop's in
+// pixels, and the protocol ("text" for the SSH server's sessions, which do not carry theirs).
+func writeLive(w io.Writer, rows []liveRow) error {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SESSION\tUSER\tTARGET\tACCOUNT\tPROTOCOL\tREMOTE\tSTARTED\tSIZE\tSTATE")
+	for _, s := range rows {
+		state := "running"
+		if s.Paused {
+			state = "paused"
+		}
+		proto, size := s.Protocol, fmt.Sprintf("%dx%d", s.Cols, s.Rows)
+		if proto == "" {
+			proto = "text"
+		} else if s.Width > 0 || s.Height > 0 {
+			size = fmt.Sprintf("%dx%d px", s.Width, s.Height)
+			if s.Via != "" {
+				proto += " (" + s.Via + ")"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.User, s.Target, s.Account, proto, s.Remote,
+			s.Start.Local().Format(time.RFC3339), size, state)
+	}
+	return tw.Flush()
 }
 
 func newShadowCmd() *cobra.Command {
