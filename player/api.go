@@ -42,6 +42,11 @@ type Authenticator interface {
 	AuthenticatePassword(ctx context.Context, name string, pw []byte) (User, error)
 	// TOTPSecret returns the base32 TOTP secret the user enrolled, or "" if they have none.
 	TOTPSecret(ctx context.Context, name string) (string, error)
+	// User returns the user as the store holds them now, and an error wrapping ErrBadCredentials
+	// or ErrNotFound if there is no longer such a user. It is asked on every request, so that a
+	// demoted user's logins get the new role and a deleted user's logins end at once: keep it
+	// cheap (no password hashing).
+	User(ctx context.Context, name string) (User, error)
 }
 
 // SessionInfo describes one recorded (or still running) session.
@@ -91,7 +96,8 @@ type Searcher interface {
 // AuditEvent is something the UI did that belongs in the audit log.
 type AuditEvent struct {
 	Time time.Time
-	Kind string // web.login, web.login.failed, web.login.limited, web.logout, web.replay, web.search,
+	Kind string // web.login, web.login.failed, web.login.limited, web.logout (Detail "user removed" when
+	// the account went), web.login.role (Detail: the new role), web.replay, web.search,
 	// web.live.shadow, web.live.pause, web.live.resume, web.live.terminate (Detail: the reason)
 	User    string
 	Remote  string

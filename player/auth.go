@@ -87,6 +87,15 @@ func (ls *loginStore) get(id string) *login {
 	return &c
 }
 
+// setUser replaces the user of login id, as the store now knows them.
+func (ls *loginStore) setUser(id string, u User) {
+	ls.mu.Lock()
+	if l := ls.m[id]; l != nil {
+		l.user = u
+	}
+	ls.mu.Unlock()
+}
+
 func (ls *loginStore) remove(id string) {
 	ls.mu.Lock()
 	delete(ls.m, id)
@@ -273,6 +282,9 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *login), allo
 			writeError(w, http.StatusUnauthorized, "log in first")
 			return
 		}
+		if !s.current(w, r, l) {
+			return
+		}
 		if !allowed.has(l.user.Role) {
 			writeError(w, http.StatusForbidden, "your role may not do this")
 			return
@@ -286,6 +298,35 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *login), allo
 		}
 		h(w, r, l)
 	})
+}
+
+// current re-reads l's user from the Authenticator, so that a role taken away or an account deleted
+// takes effect on the next request rather than when the login expires. A user who is gone ends the
+// login (401); a changed role replaces the login's; a store that cannot answer refuses the request
+// (503): access is not granted on a role that may be stale. It answers false when it wrote the
+// response.
+func (s *Server) current(w http.ResponseWriter, r *http.Request, l *login) bool {
+	u, err := s.cfg.Auth.User(r.Context(), l.user.Name)
+	switch {
+	case errors.Is(err, ErrBadCredentials), errors.Is(err, ErrNotFound):
+		s.logins.remove(l.id)
+		s.audit(r, "web.logout", l.user.Name, "", "user removed")
+		writeError(w, http.StatusUnauthorized, "log in first")
+		return false
+	case err != nil:
+		s.log.Error("web: look up user", "user", l.user.Name, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "cannot check your account; try again")
+		return false
+	}
+	if u.Role != l.user.Role || u.Name != l.user.Name {
+		u.Name = l.user.Name // the login is the name's; a store answering another name changes nothing
+		if u.Role != l.user.Role {
+			s.audit(r, "web.login.role", u.Name, "", string(u.Role))
+		}
+		s.logins.setUser(l.id, u)
+		l.user = u
+	}
+	return true
 }
 
 // sameOrigin is false when the browser says the request comes from another origin.

@@ -14,8 +14,42 @@ import (
 )
 
 // fakeAuth knows users by password; hash stands for what a real store keeps and must never leak.
+// Tests change users (set, drop) while the server runs, hence the lock.
 type fakeAuth struct {
+	mu    sync.Mutex
 	users map[string]fakeUser
+	down  error // when set, User fails with it: the store cannot answer
+}
+
+func (a *fakeAuth) set(name string, u fakeUser) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.users[name] = u
+}
+
+func (a *fakeAuth) fail(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.down = err
+}
+
+func (a *fakeAuth) drop(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.users, name)
+}
+
+func (a *fakeAuth) User(_ context.Context, name string) (User, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.down != nil {
+		return User{}, a.down
+	}
+	u, ok := a.users[name]
+	if !ok {
+		return User{}, fmt.Errorf("fake: %q: %w", name, ErrNotFound)
+	}
+	return User{Name: name, Role: u.role}, nil
 }
 
 type fakeUser struct {
@@ -24,6 +58,8 @@ type fakeUser struct {
 }
 
 func (a *fakeAuth) AuthenticatePassword(_ context.Context, name string, pw []byte) (User, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	u, ok := a.users[name]
 	if !ok || u.pw != string(pw) {
 		return User{}, fmt.Errorf("fake: %w", ErrBadCredentials)
@@ -32,6 +68,8 @@ func (a *fakeAuth) AuthenticatePassword(_ context.Context, name string, pw []byt
 }
 
 func (a *fakeAuth) TOTPSecret(_ context.Context, name string) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	return a.users[name].totp, nil
 }
 

@@ -39,6 +39,21 @@ func (a *WebAuth) AuthenticatePassword(_ context.Context, name string, pw []byte
 	return player.User{Name: u.Name, Role: player.Role(u.Role)}, nil
 }
 
+// User reads the user from the access store as it stands (the store rereads its file when another
+// process changed it), so a role change or a deletion by `vigil user` reaches live web logins.
+// The store has no lookup by name; its users are few and Users is a copy of a short list.
+func (a *WebAuth) User(_ context.Context, name string) (player.User, error) {
+	if a.Store == nil { // the evidence viewer's server has no users
+		return player.User{}, fmt.Errorf("user %q: %w", name, player.ErrNotFound)
+	}
+	for _, u := range a.Store.Users() {
+		if u.Name == name {
+			return player.User{Name: u.Name, Role: player.Role(u.Role)}, nil
+		}
+	}
+	return player.User{}, fmt.Errorf("user %q: %w", name, player.ErrNotFound)
+}
+
 func (a *WebAuth) TOTPSecret(_ context.Context, name string) (string, error) {
 	if a.TOTP == nil {
 		return "", nil
