@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed18fc72c3/vigil/capture"
 	"github.com/seed18fc72c3/vigil/encode/eventlog"
+	"github.com/seed18fc72c3/vigil/encode/term"
 )
 
 // The records endpoint answers JSON lines (application/x-ndjson). The first line describes the
@@ -98,9 +99,18 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, l *login)
 		writeError(w, http.StatusInternalServerError, "cannot read the recording")
 		return
 	}
+	// Audited at the first fetch of this login and session, whichever segment it is: a script
+	// reading the records replays the session as the page does, without the page's detail
+	// request (the only one audited before). Keyed apart from the video's, which has its own.
+	if s.replays.first(l.id+" "+si.ID+" text", s.cfg.Now(), s.cfg.SessionMax) {
+		s.audit(r, "web.replay", l.user.Name, si.ID, "text")
+	}
 	h := er.Header()
+	// A recording made before the gateway bounded sizes may carry any: the browser's terminal
+	// would allocate every cell of it.
+	cols, rows := min(h.Cols, term.MaxSide), min(h.Rows, term.MaxSide) // 0 stays "unknown"
 	head := recordsHead{Segment: i, Segments: len(segs), StartMS: segs[i].Start.Milliseconds(),
-		EndMS: segs[i].End.Milliseconds(), Cols: h.Cols, Rows: h.Rows, NextMS: -1}
+		EndMS: segs[i].End.Milliseconds(), Cols: cols, Rows: rows, NextMS: -1}
 	if i+1 < len(segs) {
 		head.NextMS = segs[i+1].Start.Milliseconds()
 	}
@@ -137,7 +147,8 @@ func writeRecords(enc *json.Encoder, er *eventlog.Reader) error {
 			if err != nil {
 				continue
 			}
-			out.K, out.Cols, out.Rows = "size", int(cols), int(rows)
+			out.K = "size"
+			out.Cols, out.Rows = min(int(cols), term.MaxSide), min(int(rows), term.MaxSide)
 		case typeRedacted:
 			out.K = "redacted"
 		default:
