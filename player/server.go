@@ -118,6 +118,7 @@ func (s *Server) routes() {
 	s.exportRoutes()
 	s.termRoutes()
 	s.desktopRoutes()
+	s.desktopOTPRoutes()
 	s.videoRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"time"
 
 	"github.com/seed18fc72c3/vigil/capture"
 	"github.com/seed18fc72c3/vigil/capture/frame"
 	"github.com/seed18fc72c3/vigil/player"
 	"github.com/seed18fc72c3/vigil/proxy/desktop"
+	"github.com/seed18fc72c3/vigil/proxy/vnc"
 )
 
 // WebDesktops adapts Desktops to the web UI's player.Desktops.
@@ -109,4 +111,26 @@ func webDesktops(live []LiveSessions) player.Desktops {
 		return &WebDesktops{D: d}
 	}
 	return nil
+}
+
+var _ player.DesktopOTPIssuer = (*WebDesktops)(nil)
+
+// IssueDesktopOTP gives the logged-in user of the web UI a one-time password for the native VNC
+// front end (Desktops.IssueOTP: the grant is checked, the issue audited without the password).
+func (w *WebDesktops) IssueDesktopOTP(_ context.Context, user, target string) (player.DesktopOTP, error) {
+	if w.D.OTPs == nil {
+		return player.DesktopOTP{}, fmt.Errorf("%w: the vnc front end is off", player.ErrNotFound)
+	}
+	pw, err := w.D.IssueOTP(user, target)
+	switch {
+	case errors.Is(err, ErrNoDesktopTarget):
+		return player.DesktopOTP{}, fmt.Errorf("%w: %w", player.ErrNotFound, err)
+	case errors.Is(err, ErrDesktopDenied):
+		return player.DesktopOTP{}, fmt.Errorf("%w: %w", player.ErrForbidden, err)
+	case errors.Is(err, vnc.ErrTooManyOTPs):
+		return player.DesktopOTP{}, fmt.Errorf("%w: %w", player.ErrTooManyOTPs, err)
+	case err != nil:
+		return player.DesktopOTP{}, err
+	}
+	return player.DesktopOTP{Password: pw, Expires: time.Now().Add(w.D.OTPs.TTL), Address: w.D.Listen}, nil
 }
