@@ -30,6 +30,7 @@ export const liveAction = (id, action, body) => call('POST', `/api/live/${encode
 export const startExport = (body) => call('POST', '/api/exports', body);
 export const exportStatus = (id) => call('GET', `/api/exports/${encodeURIComponent(id)}`);
 export const search = (params) => call('GET', '/api/search?' + new URLSearchParams(params));
+export const desktopOTP = (target) => call('POST', '/api/desktop/otp', { target });
 
 // records fetches the segment holding `from` (ms): {head, records}, payloads decoded to bytes.
 export async function records(id, from) {

@@ -21,9 +21,25 @@ export async function appendDesktopTargets(main) {
   if (!targets.length) return;
   const list = el('ul', { id: 'desktop-targets' });
   for (const t of targets) {
-    list.append(el('li', {}, el('a', { class: 'connect-desktop', href: `#/desktop/${encodeURIComponent(t.name)}`, 'data-target': t.name }, `Connect to ${t.name}`), ` (${t.protocol})`));
+    const otp = el('span', { class: 'desk-otp' });
+    const btn = el('button', { type: 'button', class: 'desk-otp-btn', 'data-target': t.name, onclick: () => showOTP(t.name, otp) }, 'VNC viewer password');
+    list.append(el('li', {}, el('a', { class: 'connect-desktop', href: `#/desktop/${encodeURIComponent(t.name)}`, 'data-target': t.name }, `Connect to ${t.name}`), ` (${t.protocol}) `, btn, ' ', otp));
   }
   main.append(el('h3', {}, 'Desktops'), list);
+}
+
+// showOTP asks for a one-time password for a native VNC viewer and shows it with its expiry and
+// the address to point the viewer at. It is shown once: the server keeps no copy to show again.
+async function showOTP(target, out) {
+  out.textContent = '…';
+  try {
+    const o = await api.desktopOTP(target);
+    const where = o.address ? ` at ${o.address}` : ' at the gateway\'s VNC port';
+    out.replaceChildren('password ', el('code', { class: 'otp' }, o.password),
+      `, valid once until ${new Date(o.expires).toLocaleTimeString()}: connect a VNC viewer${where}`);
+  } catch (e) {
+    out.textContent = `no password: ${e.message}`;
+  }
 }
 
 // renderDesktop opens {target} (Connect) or {shadow: id} (watch, read-only).
