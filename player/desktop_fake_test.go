@@ -32,6 +32,7 @@ type fakeDesktop struct {
 	once     sync.Once
 	done     chan struct{}
 	err      error
+	endCause string // EndCause's answer; set before end
 }
 
 // teeWriter writes damage to the ring and to the desktop's own model.
@@ -105,6 +106,8 @@ func (d *fakeDesktop) end(err error) {
 }
 
 func (d *fakeDesktop) ID() string { return d.id }
+
+func (d *fakeDesktop) EndCause() string { return d.endCause }
 
 func (d *fakeDesktop) Attach() (*image.RGBA, *capture.Reader, error) {
 	d.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"image"
+	"log/slog"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -130,12 +131,35 @@ func (c *desktopConn) writeJSON(v any) bool {
 	return c.ws.WriteJSON(v) == nil
 }
 
+// DesktopEndCauser is implemented by a Desktop that can say, once Done is closed, why it ended in a
+// few words fit for the browser: "ended by user", "terminated by carol: enough", "target closed
+// the connection", "recording failure", "logon failed". Err's text is not sent: it may carry what
+// the browser's user must not learn (the target's address, a library's detail). "" means no more
+// is known than that the session ended.
+type DesktopEndCauser interface {
+	EndCause() string
+}
+
+const endedCause = "the session ended"
+
+// endCause is the cause the browser is told; the detail goes to the log.
+func endCause(d Desktop, log *slog.Logger) string {
+	err := d.Err()
+	if err == nil {
+		return endedCause
+	}
+	log.Info("web: desktop session ended", "session", d.ID(), "cause", err)
+	if ec, ok := d.(DesktopEndCauser); ok {
+		if c := ec.EndCause(); c != "" {
+			return c
+		}
+	}
+	return endedCause
+}
+
 // end tells the browser why the session ended, then closes normally.
 func (c *desktopConn) end() {
-	cause := "the session ended"
-	if err := c.d.Err(); err != nil {
-		cause = err.Error()
-	}
+	cause := endCause(c.d, c.log)
 	if c.writeJSON(map[string]any{"type": "end", "cause": cause}) {
 		closeWS(c.ws, websocket.CloseNormalClosure, "session ended")
 	}

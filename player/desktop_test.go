@@ -433,7 +433,8 @@ func TestDesktopEndsWithCause(t *testing.T) {
 	f := newDesktopFixture(t, graphicalConfig)
 	v := f.connect(t, "alice")
 	v.waitScreen(testScreen(600, 300, 1))
-	f.conn.end(errors.New("terminated by carol: audit"))
+	f.conn.endCause = "terminated by carol: audit"
+	f.conn.end(errors.New("terminated by carol: audit: via 10.9.8.7:5900"))
 	m := v.waitText("end")
 	if m["cause"] != "terminated by carol: audit" {
 		t.Errorf("end message %v", m)

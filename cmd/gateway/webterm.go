@@ -15,7 +15,10 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/seed18fc72c3/vigil/player"
+	"github.com/seed18fc72c3/vigil/proxy/desktop"
+	"github.com/seed18fc72c3/vigil/proxy/rdp"
 	proxyssh "github.com/seed18fc72c3/vigil/proxy/ssh"
+	"github.com/seed18fc72c3/vigil/proxy/vnc"
 )
 
 // TerminalServer is what the browser terminal needs of proxy/ssh.Server: the targets a user may
@@ -136,6 +139,33 @@ func endReason(cause error) string {
 	case errors.Is(cause, proxyssh.ErrRecordingFailure):
 		return "recording failed, session ended"
 	case errors.Is(cause, proxyssh.ErrTargetClosed):
+		return "target closed the connection"
+	case errors.Is(cause, proxyssh.ErrUpstream):
+		// Its text names the target's address and the dial's detail: the log has them.
+		return "cannot reach the target"
+	}
+	return "session ended"
+}
+
+// DesktopEndCause is endReason for a desktop session (player.DesktopEndCauser's answer): a short
+// class of the cause, never its text, which may carry the target's address. The Desktop the web UI
+// is given should answer EndCause with DesktopEndCause(its Err()).
+func DesktopEndCause(cause error) string {
+	var te *desktop.TerminatedError
+	switch {
+	case cause == nil:
+		return ""
+	case errors.Is(cause, desktop.ErrUserExit):
+		return "ended by user"
+	case errors.As(cause, &te):
+		return te.Error() // "terminated by <auditor>: <reason>", both given by the auditor
+	case errors.Is(cause, desktop.ErrRecordingFailure):
+		return "recording failure, session ended"
+	case errors.Is(cause, desktop.ErrShutdown):
+		return "gateway shutting down"
+	case errors.Is(cause, vnc.ErrAuthFailed), errors.Is(cause, rdp.ErrAuth), errors.Is(cause, rdp.ErrLogon):
+		return "logon to the target failed"
+	case errors.Is(cause, desktop.ErrTargetClosed):
 		return "target closed the connection"
 	}
 	return "session ended"
