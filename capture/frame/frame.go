@@ -25,6 +25,12 @@ const (
 // MaxSide bounds a desktop's width and height (and so every rectangle): 8192, as proxy/vnc does.
 const MaxSide = 8192
 
+// MaxCursor bounds a cursor image's width and height. A cursor comes from the target, which may be
+// hostile, and every viewer re-encodes each one (as a PNG for the browser): a 8192 x 8192 cursor
+// sent over and over costs 256 MiB a copy. Real cursors are 32 to 128 pixels a side; browsers
+// ignore CSS cursors larger than 128. AppendCursor crops to it; Parse refuses beyond it.
+const MaxCursor = 256
+
 // Damage is one parsed damage payload. Pix aliases the payload it was parsed from.
 type Damage struct {
 	Kind byte
@@ -62,6 +68,9 @@ func Parse(p []byte) (Damage, error) {
 		if d.Kind == KindPixels {
 			d.Rect = image.Rect(x, y, x+w, y+h)
 		} else {
+			if w > MaxCursor || h > MaxCursor {
+				return Damage{}, fmt.Errorf("parse cursor %dx%d: larger than %d: %w", w, h, MaxCursor, ErrMalformed)
+			}
 			d.Rect, d.Src = image.Rect(0, 0, w, h), image.Pt(x, y)
 		}
 		d.Pix = body[8:]
@@ -123,8 +132,14 @@ func AppendSize(dst []byte, w, h int) []byte {
 }
 
 // AppendCursor appends a Cursor payload: the cursor image (RGBA, alpha is the mask) and hotspot.
+// An image larger than MaxCursor a side is cropped to its top-left MaxCursor x MaxCursor, and the
+// hotspot brought inside the crop.
 func AppendCursor(dst []byte, img *image.RGBA, hotspot image.Point) []byte {
 	b := img.Bounds()
+	if b.Dx() > MaxCursor || b.Dy() > MaxCursor {
+		b.Max = image.Pt(b.Min.X+min(b.Dx(), MaxCursor), b.Min.Y+min(b.Dy(), MaxCursor))
+		hotspot = image.Pt(min(hotspot.X, b.Dx()-1), min(hotspot.Y, b.Dy()-1))
+	}
 	dst = append(dst, KindCursor)
 	for _, v := range [4]int{hotspot.X, hotspot.Y, b.Dx(), b.Dy()} {
 		dst = binary.BigEndian.AppendUint16(dst, uint16(v))
