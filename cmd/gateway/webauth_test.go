@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -111,5 +112,31 @@ func TestWebAuthFollowsStore(t *testing.T) {
 	}
 	if code, _ := me(); code != http.StatusUnauthorized {
 		t.Errorf("me after the deletion = %d, want 401", code)
+	}
+}
+
+// BenchmarkWebAuthUser is the cost every web request now pays to re-read its user: a stat of the
+// access file and a copy of the user list, for stores of a few and of many users.
+func BenchmarkWebAuthUser(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			acc, err := access.OpenStore(filepath.Join(b.TempDir(), "access.json"), access.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				if err := acc.AddUser(access.User{Name: fmt.Sprintf("u%04d", i), Role: access.RoleUser}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			auth := &gateway.WebAuth{Store: acc}
+			name := fmt.Sprintf("u%04d", n-1)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := auth.User(context.Background(), name); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
