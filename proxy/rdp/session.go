@@ -235,6 +235,10 @@ func (s *Session) Input(in frame.Input) error {
 	}
 	switch in.Kind {
 	case frame.InputKey:
+		if in.Scancode == 0 {
+			// A VNC viewer sends keysyms only: find the US-layout key that types it.
+			in.Scancode, _ = frame.KeysymScancode(in.Keysym)
+		}
 		if in.Scancode == 0 || in.Scancode > 0x1ff {
 			return fmt.Errorf("rdp: input: keysym %#x scancode %#x: %w", in.Keysym, in.Scancode, ErrNoScancode)
 		}

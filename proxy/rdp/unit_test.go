@@ -204,13 +204,33 @@ func FuzzHandle(f *testing.F) {
 	})
 }
 
+// nopWriter records what the session writes to its worker.
+type nopWriter struct{ bytes.Buffer }
+
+func (*nopWriter) Close() error { return nil }
+
+// TestInputKeysymOnly: a key from a VNC viewer carries a keysym and no scancode; the session
+// sends the US-layout key that types it.
+func TestInputKeysymOnly(t *testing.T) {
+	s := newTestSession()
+	w := &nopWriter{}
+	s.stdin = w
+	if err := s.Input(frame.Input{Kind: frame.InputKey, Down: true, Keysym: 'A'}); err != nil {
+		t.Fatal(err)
+	}
+	want := wire.Append(nil, wire.Key, []byte{1, 0x00, 0x1e})
+	if !bytes.Equal(w.Bytes(), want) {
+		t.Fatalf("wrote % x, want % x (KeyA down)", w.Bytes(), want)
+	}
+}
+
 func TestInputRejects(t *testing.T) {
 	s := newTestSession()
 	for _, tc := range []struct {
 		in   frame.Input
 		want error
 	}{
-		{frame.Input{Kind: frame.InputKey, Down: true, Keysym: 'a'}, ErrNoScancode},
+		{frame.Input{Kind: frame.InputKey, Down: true, Keysym: 0x01000416}, ErrNoScancode}, // no US key types it
 		{frame.Input{Kind: frame.InputKey, Down: true, Keysym: 'a', Scancode: 0x200}, ErrNoScancode},
 		{frame.Input{Kind: frame.InputClipboard, Text: make([]byte, wire.MaxText+1)}, frame.ErrMalformed},
 		{frame.Input{Kind: 9}, frame.ErrMalformed},
