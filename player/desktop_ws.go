@@ -229,7 +229,13 @@ func (s *Server) serveDesktop(w http.ResponseWriter, r *http.Request, l *login, 
 		return
 	case err != nil:
 		s.log.Error("web: open desktop", "user", l.user.Name, "target", o.target, "err", err)
-		closeWS(ws, websocket.CloseInternalServerErr, "cannot open the session")
+		msg := "cannot open the session"
+		// The gateway may say why in terms fit for the user (no address, no internal detail).
+		var um interface{ UserMessage() string }
+		if errors.As(err, &um) && um.UserMessage() != "" {
+			msg += ": " + um.UserMessage()
+		}
+		closeWS(ws, websocket.CloseInternalServerErr, msg)
 		return
 	}
 	defer d.Close()

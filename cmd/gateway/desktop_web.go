@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"net"
 	"time"
 
+	"github.com/seed18fc72c3/vigil/access"
 	"github.com/seed18fc72c3/vigil/capture"
 	"github.com/seed18fc72c3/vigil/capture/frame"
 	"github.com/seed18fc72c3/vigil/player"
 	"github.com/seed18fc72c3/vigil/proxy/desktop"
+	"github.com/seed18fc72c3/vigil/proxy/rdp"
 	"github.com/seed18fc72c3/vigil/proxy/vnc"
 )
 
@@ -33,7 +36,7 @@ func (w *WebDesktops) Connect(ctx context.Context, user, target string, width, h
 	case errors.Is(err, ErrDesktopDenied):
 		return nil, fmt.Errorf("%w: %w", player.ErrForbidden, err)
 	case err != nil:
-		return nil, err
+		return nil, &openError{err}
 	}
 	if in := s.Info(); width > 0 && height > 0 && (in.Width != width || in.Height != height) {
 		if err := s.Resize(width, height); err != nil && !errors.Is(err, errors.ErrUnsupported) {
@@ -73,6 +76,36 @@ type webDesktop struct {
 }
 
 func (d *webDesktop) ID() string { return d.s.ID() }
+
+// EndCause is the short reason the browser is shown (player.DesktopEndCauser); the detail is
+// logged, never sent.
+func (d *webDesktop) EndCause() string { return DesktopEndCause(d.s.Err()) }
+
+// openError carries why a desktop could not be opened, with a short reason for the browser
+// (player's UserMessage) that names no address or internal detail.
+type openError struct{ err error }
+
+func (e *openError) Error() string { return e.err.Error() }
+func (e *openError) Unwrap() error { return e.err }
+
+func (e *openError) UserMessage() string {
+	err := e.err
+	switch {
+	case errors.Is(err, access.ErrCertificateMismatch), errors.Is(err, rdp.ErrCertificate):
+		return "the target's certificate changed; an administrator must check it"
+	case errors.Is(err, vnc.ErrAuthFailed), errors.Is(err, rdp.ErrAuth), errors.Is(err, rdp.ErrLogon):
+		return "logon to the target failed"
+	case errors.Is(err, rdp.ErrConnect), errors.Is(err, context.DeadlineExceeded):
+		return "cannot reach the target"
+	case errors.Is(err, rdp.ErrWorker), errors.Is(err, rdp.ErrWorkerHung):
+		return "the RDP client failed"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return "cannot reach the target"
+	}
+	return ""
+}
 
 func (d *webDesktop) Attach() (*image.RGBA, *capture.Reader, error) { return d.s.Attach() }
 
