@@ -11,6 +11,7 @@ import (
 
 	"github.com/seed18fc72c3/vigil/capture"
 	"github.com/seed18fc72c3/vigil/encode/eventlog"
+	"github.com/seed18fc72c3/vigil/encode/term"
 )
 
 // SegmentSink receives a recording's finished segments, in order, and its summary at the end.
@@ -263,7 +264,7 @@ func (r *Recorder) write(ctx context.Context, ev capture.Event) error {
 		r.sum.Redactions++
 	case capture.TypeResize:
 		if cols, rows, err := capture.ParseResize(ev.Payload); terminal && err == nil && cols > 0 && rows > 0 {
-			r.cols, r.rows = int(cols), int(rows)
+			r.cols, r.rows = term.Clamp(int(cols), int(rows))
 			r.screen.resize(r.cols, r.rows)
 		}
 	}

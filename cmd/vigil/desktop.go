@@ -43,10 +43,19 @@ func startDesktops(ctx context.Context, cfg config.Config, store *gateway.Record
 		}
 		pool = p
 	}
+	wc := ocr.DefaultWatchConfig()
+	wc.Interval = cfg.OCR.Interval
+	// The feed also indexes the lines typed in graphical sessions, so it runs without OCR too
+	// (Pool nil: typed lines only).
+	rec.OCR = &gateway.OCRFeed{Pool: pool, Index: ix, Watch: wc, Log: log}
 	if pool != nil {
-		wc := ocr.DefaultWatchConfig()
-		wc.Interval = cfg.OCR.Interval
-		rec.OCR = &gateway.OCRFeed{Pool: pool, Index: ix, Watch: wc, Log: log}
+		// Sessions whose live OCR dropped work before a restart are read again from their video,
+		// in the background, through the same bounded pool.
+		go func() {
+			if err := gateway.CatchUpOCR(ctx, ix, store, pool, wc); err != nil && ctx.Err() == nil {
+				log.Warn("ocr catch-up", "err", err)
+			}
+		}()
 	}
 	d = &gateway.Desktops{
 		Ctx:         ctx,
@@ -68,8 +77,8 @@ func startDesktops(ctx context.Context, cfg config.Config, store *gateway.Record
 				<-s.Done()
 			}
 		}
-		if rec.OCR != nil {
-			rec.OCR.Wait()
+		rec.OCR.Wait()
+		if pool != nil {
 			pool.Stop()
 		}
 	}
