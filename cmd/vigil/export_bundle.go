@@ -29,7 +29,7 @@ import (
 func withBundle(c *cobra.Command) *cobra.Command {
 	var recipients []string
 	var passphrase, clearText bool
-	c.Use = "export [--format asciicast|bundle] FILE|SESSION... [-o OUT]"
+	c.Use = "export [--format asciicast|mp4|bundle] FILE|SESSION... [-o OUT]"
 	c.Short = "Export recorded sessions: an evidence bundle (zip) or asciicast v2"
 	c.Long = "Export an evidence bundle that a third party verifies without Vigil (README.txt inside says how,\n" +
 		"`vigil verify case.zip` does it in one step): the signed manifests as stored, the segments re-encrypted\n" +

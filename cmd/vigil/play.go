@@ -12,6 +12,7 @@ import (
 	"github.com/seed18fc72c3/vigil/cmd/gateway"
 	"github.com/seed18fc72c3/vigil/encode"
 	"github.com/seed18fc72c3/vigil/encode/eventlog"
+	"github.com/seed18fc72c3/vigil/encode/video"
 	"github.com/seed18fc72c3/vigil/player"
 	"github.com/spf13/cobra"
 )
@@ -68,14 +69,9 @@ func newExportCmd() *cobra.Command {
 		Short: "Export a recorded text session (asciicast v2, for asciinema)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "asciicast" {
-				return fmt.Errorf("--format %q: only asciicast is supported", format)
+			if format != "asciicast" && format != "mp4" {
+				return fmt.Errorf("--format %q: asciicast (text sessions), mp4 (graphical sessions) or bundle", format)
 			}
-			segs, closeAll, err := openForReading(cmd.Context(), cmd, args[0])
-			if err != nil {
-				return err
-			}
-			defer closeAll()
 			w := cmd.OutOrStdout()
 			if out != "" && out != "-" {
 				f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -84,11 +80,25 @@ func newExportCmd() *cobra.Command {
 				}
 				defer f.Close()
 				w = f
+			} else if format == "mp4" {
+				return fmt.Errorf("--format mp4 needs -o FILE")
 			}
+			if format == "mp4" {
+				err := exportMP4(cmd.Context(), cmd, args[0], w)
+				if err != nil && out != "" {
+					os.Remove(out) // no half-written video left behind
+				}
+				return err
+			}
+			segs, closeAll, err := openForReading(cmd.Context(), cmd, args[0])
+			if err != nil {
+				return err
+			}
+			defer closeAll()
 			return eventlog.Asciicast{Input: input}.Export(w, segs...)
 		},
 	}
-	c.Flags().StringVar(&format, "format", "asciicast", "export format: asciicast")
+	c.Flags().StringVar(&format, "format", "asciicast", "export format: asciicast, or mp4 for a graphical session")
 	c.Flags().StringVarP(&out, "output", "o", "", "write to this file (must not exist) instead of standard output")
 	c.Flags().BoolVar(&input, "input", false, "include keystrokes as \"i\" events (redacted ones stay out)")
 	return c
@@ -143,5 +153,37 @@ func openForReading(ctx context.Context, cmd *cobra.Command, arg string) ([]io.R
 	if err != nil {
 		return nil, nil, err
 	}
+	if st, err := os.Stat(arg); err != nil || st.IsDir() {
+		if ref, err := store.Find(ctx, arg); err == nil && ref.Err == nil {
+			if gfx, err := store.IsGraphical(ctx, ref); err == nil && gfx {
+				return nil, nil, fmt.Errorf("session %s is a graphical (%s) session: replay it in the web UI, or export its video with `vigil export --format mp4 %s -o session.mp4`", ref.ID, ref.Session.Protocol, ref.ID)
+			}
+		}
+	}
 	return store.OpenSegments(ctx, arg)
+}
+
+// exportMP4 writes a graphical session's video segments remuxed into one MP4.
+func exportMP4(ctx context.Context, cmd *cobra.Command, arg string, w io.Writer) error {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	store, err := gateway.OpenRecordings(cfg)
+	if err != nil {
+		return err
+	}
+	ref, err := store.Find(ctx, arg)
+	if err != nil {
+		return err
+	}
+	entries, readers, closeAll, err := store.OpenVideoSegments(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	if len(entries) == 0 {
+		return fmt.Errorf("session %s has no video: it is a text session (use --format asciicast)", ref.ID)
+	}
+	return video.Concat(w, readers)
 }
