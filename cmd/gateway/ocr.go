@@ -65,9 +65,15 @@ func (o *OCRFeed) Start(ctx context.Context, s index.SessionInfo, ring *capture.
 			o.Log.Warn("ocr: watch ended", "session", s.ID, "err", err)
 			o.markCatchUp(s.ID, "watch ended early")
 		}
-		if o.Pool.Stats().Dropped > dropped {
+		st := o.Pool.Stats()
+		if st.Dropped > dropped {
 			o.markCatchUp(s.ID, "reads dropped")
 		}
+		// The pool's counters, as they stand when each session ends: reads queued, done and
+		// dropped (under load OCR drops work rather than slow a session), and its CPU so far.
+		o.Log.Info("ocr: session watched", "session", s.ID, "queued", st.Queued, "done", st.Done,
+			"dropped", st.Dropped, "dropped_during_session", st.Dropped-dropped, "waiting", st.Waiting,
+			"cpu", st.CPU.Round(time.Millisecond))
 	}()
 }
 
