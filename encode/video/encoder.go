@@ -71,8 +71,9 @@ func newEncoder(w, h int, o Options) (*encoder, error) {
 		{"tune", "stillimage,zerolatency"},
 		{"crf", strconv.Itoa(o.CRF)},
 		{"forced-idr", "1"},
-		// qcomp=1: constant quality across frames (Options.CRF).
-		{"x264-params", "colorprim=bt709:transfer=bt709:colormatrix=bt709:range=tv:qcomp=1"},
+		// qcomp=1: constant quality across frames (Options.CRF). The range is limited (TV), the
+		// default of libavcodec's libx264 for yuv420p: x264-params has no "range" key.
+		{"x264-params", "colorprim=bt709:transfer=bt709:colormatrix=bt709:qcomp=1"},
 	} {
 		if err := d.Set(kv[0], kv[1], 0); err != nil {
 			e.close()
