@@ -130,7 +130,9 @@ async function renderSearch(params) {
   for (const g of groups) {
     const box = el('div', { class: 'group' }, el('h3', {}, `${g.session.user} → ${g.session.target}`, el('small', {}, ` ${new Date(g.session.start).toLocaleString()} (${g.hits.length} hits)`)));
     for (const h of g.hits) {
-      const a = el('a', { class: 'hit', href: `#/play/${encodeURIComponent(g.session.id)}?t=${h.offset_ms}&q=${encodeURIComponent(params.get('q'))}` }, `${fmtDuration(h.offset_ms)}  `);
+      // A hit read by OCR from a graphical screen names its region: the player outlines it.
+      const region = h.region ? `&r=${h.region.join(',')}` : '';
+      const a = el('a', { class: 'hit', href: `#/play/${encodeURIComponent(g.session.id)}?t=${h.offset_ms}&q=${encodeURIComponent(params.get('q'))}${region}` }, `${fmtDuration(h.offset_ms)}  `);
       const snip = el('span'); snip.innerHTML = h.snippet; // escaped by the server, matches in <mark>
       a.append(snip);
       box.append(a);

@@ -145,7 +145,27 @@ export async function renderVideo(main, id, params, segments) {
     seek(Math.max(0, Math.min(1, (ev.clientX - r.left) / r.width)) * duration);
   });
 
-  window.vigilVideo = { state: st, seek, video, segments };
+  // An OCR hit's screen region (r=x,y,w,h in desktop pixels, which are the video's) is outlined
+  // while the video is near the hit's moment.
+  const region = (params.get('r') || '').split(',').map(Number);
+  const box = document.getElementById('video-box');
+  let outline = null;
+  if (region.length === 4 && region.every((v) => Number.isFinite(v) && v >= 0)) {
+    outline = el('div', { id: 'ocr-region', title: 'where the search hit was read on the screen' });
+    box.append(outline);
+    const hitT = Number(params.get('t') || 0);
+    const place = () => {
+      const k = video.videoWidth ? video.clientWidth / video.videoWidth : 0;
+      const near = Math.abs(video.currentTime * 1000 - hitT) < 5000;
+      outline.hidden = !k || !near;
+      Object.assign(outline.style, { left: `${region[0] * k}px`, top: `${region[1] * k}px`, width: `${region[2] * k}px`, height: `${region[3] * k}px` });
+    };
+    for (const ev of ['loadedmetadata', 'timeupdate', 'seeked', 'resize']) video.addEventListener(ev, place);
+    window.addEventListener('resize', place);
+    place();
+  }
+
+  window.vigilVideo = { state: st, seek, video, segments, outline };
   await seek(Number(params.get('t') || 0));
   st.ready = true;
 }
