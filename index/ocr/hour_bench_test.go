@@ -5,7 +5,9 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -44,6 +46,7 @@ func BenchmarkSessionHour(b *testing.B) {
 
 	var sim, cpu, first time.Duration
 	var reads, lines, frames int
+	var phases map[string]phaseStats
 	for b.Loop() {
 		d := newDesktop(b, p, term, vim, dialog, dark, table)
 		st0 := p.Stats()
@@ -58,6 +61,13 @@ func BenchmarkSessionHour(b *testing.B) {
 		reads += int(st2.Done - st1.Done)
 		lines += d.lines
 		frames += d.frames
+		phases = d.phases
+	}
+	// Where the CPU went, in the last iteration (-v shows it).
+	for _, name := range slices.Sorted(maps.Keys(phases)) {
+		ph := phases[name]
+		b.Logf("%-8s %5.1f min of session, %3d reads, %5.1f s OCR CPU (%6.1f s per hour of it)",
+			name, ph.span.Minutes(), ph.reads, ph.cpu.Seconds(), ph.cpu.Seconds()*float64(time.Hour)/float64(ph.span))
 	}
 	perHour := float64(time.Hour) / float64(sim) // sim sums every iteration, as the counts do
 	cpuHour := cpu.Seconds() * perHour
@@ -244,12 +254,14 @@ func between(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 type desktop struct {
 	tb     testing.TB
 	ctx    context.Context
+	pool   *Pool
 	rp     *Replay
 	rng    *rand.Rand
 	screen *image.RGBA
 	t      time.Duration // the session clock
 	lines  int           // lines reported by the replay
 	frames int           // frames shown to it
+	phases map[string]phaseStats
 
 	term   *grid       // the admin's terminal
 	vim    *textSource // the editor's font
@@ -271,7 +283,7 @@ func newDesktop(tb testing.TB, p *Pool, term, vim *textSource, dialog, dark, tab
 	draw.Draw(screen, dark.Rect.Add(image.Pt(1000, 20)), dark, dark.Rect.Min, draw.Src)
 	draw.Draw(screen, table.Rect.Add(image.Pt(1000, 320)), table, table.Rect.Min, draw.Src)
 	d := &desktop{
-		tb: tb, ctx: context.Background(), rp: rp, rng: rand.New(rand.NewPCG(11, 3600)),
+		tb: tb, ctx: context.Background(), pool: p, rp: rp, phases: map[string]phaseStats{}, rng: rand.New(rand.NewPCG(11, 3600)),
 		screen: screen, vim: vim, dialog: dialog,
 		term:  newGrid(screen, term, image.Pt(24, 24), 96, 40),
 		clock: newGrid(screen, term, image.Pt(1920-8*9-16, 1056), 8, 1),
@@ -294,15 +306,34 @@ func (d *desktop) start() {
 
 // script is one quarter of an hour of the admin's work, in the proportions of an hour.
 func (d *desktop) script() {
-	d.commands(4 * time.Minute)
-	d.popup()
-	d.wait(between(d.rng, 2*time.Minute, 4*time.Minute)) // reading a ticket, a call
-	d.pager()
-	d.commands(2 * time.Minute)
-	d.editor(between(d.rng, 2*time.Minute, 4*time.Minute))
-	d.commands(time.Minute)
-	d.top(between(d.rng, time.Minute, 90*time.Second))
-	d.wait(between(d.rng, 2*time.Minute, 3*time.Minute))
+	d.phase("commands", func() { d.commands(4 * time.Minute) })
+	d.phase("dialog", d.popup)
+	d.phase("idle", func() { d.wait(between(d.rng, 2*time.Minute, 4*time.Minute)) }) // a ticket, a call
+	d.phase("less", d.pager)
+	d.phase("commands", func() { d.commands(2 * time.Minute) })
+	d.phase("vim", func() { d.editor(between(d.rng, 2*time.Minute, 4*time.Minute)) })
+	d.phase("commands", func() { d.commands(time.Minute) })
+	d.phase("top", func() { d.top(between(d.rng, time.Minute, 90*time.Second)) })
+	d.phase("idle", func() { d.wait(between(d.rng, 2*time.Minute, 3*time.Minute)) })
+}
+
+// phase runs one kind of activity and adds its session time, OCR CPU and reads to d.phases. Reads
+// run inside Frame, so a phase is charged for what it changed, bar a read due as it began.
+func (d *desktop) phase(name string, f func()) {
+	t0, st0 := d.t, d.pool.Stats()
+	f()
+	st := d.pool.Stats()
+	ph := d.phases[name]
+	ph.span += d.t - t0
+	ph.cpu += st.CPU - st0.CPU
+	ph.reads += int(st.Done - st0.Done)
+	d.phases[name] = ph
+}
+
+// phaseStats is what one kind of activity cost.
+type phaseStats struct {
+	span, cpu time.Duration
+	reads     int
 }
 
 // show hands the screen as it is now to the replay.
