@@ -81,6 +81,9 @@ type VNC struct {
 	// Keys is which keys graphical recordings keep: "printable-redacted" (default: printable keys
 	// only as counts, since they can spell passwords) or "all".
 	Keys string `mapstructure:"keys"`
+	// Clipboard lets clipboard text pass between the browser and graphical targets, both ways
+	// (recorded as events). Off by default: it is the easiest way to carry data out.
+	Clipboard bool `mapstructure:"clipboard"`
 	// OTPTTL is how long a one-time password stays valid.
 	OTPTTL time.Duration `mapstructure:"otp_ttl"`
 	// DialTimeout bounds connecting and logging in to a VNC target.

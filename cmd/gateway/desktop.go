@@ -86,6 +86,9 @@ type Desktops struct {
 	Log   *slog.Logger
 	// Listen is the VNC front end's address, told to those who get a one-time password.
 	Listen string
+	// Clipboard lets VNC viewers' clipboard text pass to and from targets (config vnc.clipboard;
+	// the web UI's desktops follow the same setting through player.Config).
+	Clipboard bool
 	// RDP is how RDP targets are dialed (the worker, timeouts).
 	RDP RDPConfig
 }
@@ -197,7 +200,8 @@ func (d *Desktops) IssueOTP(user, target string) (string, error) {
 // ServeVNC runs the native VNC front end on ln until ctx ends.
 func (d *Desktops) ServeVNC(ctx context.Context, ln net.Listener) error {
 	srv, err := vnc.NewServer(vnc.ServerConfig{
-		OTPs: d.OTPs,
+		OTPs:      d.OTPs,
+		Clipboard: d.Clipboard,
 		Open: func(ctx context.Context, g vnc.Grant, remote string) (*desktop.Session, error) {
 			return d.Open(ctx, g.User, g.Target, remote, "rfb")
 		},

@@ -253,14 +253,15 @@ func NewWebServer(cfg config.Config, rec *Recordings, store *access.Store, ix *i
 		}
 	}
 	return player.NewServer(player.Config{
-		Live:      pl,
-		Terminals: terms,
-		Desktops:  webDesktops(live), // desktop_web.go: nil unless the gateway runs desktops
-		Auth:      &WebAuth{Store: store, TOTP: access.OpenTOTP(TOTPPath(cfg))},
-		Sessions:  &WebSessions{Recordings: rec},
-		Video:     &WebSessions{Recordings: rec},
-		Search:    WebSearch{Index: ix},
-		Exporter:  &WebExporter{Recordings: rec, Store: store, Audit: auditLog, AuditPath: AuditPath(cfg)},
+		Live:             pl,
+		Terminals:        terms,
+		Desktops:         webDesktops(live), // desktop_web.go: nil unless the gateway runs desktops
+		Auth:             &WebAuth{Store: store, TOTP: access.OpenTOTP(TOTPPath(cfg))},
+		Sessions:         &WebSessions{Recordings: rec},
+		DesktopClipboard: cfg.VNC.Clipboard,
+		Video:            &WebSessions{Recordings: rec},
+		Search:           WebSearch{Index: ix},
+		Exporter:         &WebExporter{Recordings: rec, Store: store, Audit: auditLog, AuditPath: AuditPath(cfg)},
 		// Bundles wait here for their download; they are sealed to the recipient, never in clear.
 		ExportDir: cfg.Path("exports"),
 		Logger:    log,

@@ -65,6 +65,7 @@ func startDesktops(ctx context.Context, cfg config.Config, store *gateway.Record
 		Keys:        keys,
 		Ring:        ring,
 		DialTimeout: cfg.VNC.DialTimeout,
+		Clipboard:   cfg.VNC.Clipboard,
 		Audit:       audit,
 		Log:         log,
 	}

@@ -26,6 +26,9 @@ type ServerConfig struct {
 	// session lasts as long as the viewer's connection: the server ends it with
 	// desktop.ErrUserExit when the viewer leaves.
 	Open func(ctx context.Context, g Grant, remote string) (*desktop.Session, error)
+	// Clipboard lets clipboard text pass between the viewer and the target, both ways (recorded as
+	// events); false drops it at the front end.
+	Clipboard bool
 	// Name is the desktop name viewers show (default "Vigil: TARGET").
 	Name string
 	// MaxFailuresPerMinute bounds failed logins per source address (default 5); beyond it a

@@ -115,7 +115,7 @@ type frontEnd struct {
 func startFrontEnd(t testing.TB, newTarget func(ctx context.Context) (desktop.Target, error)) *frontEnd {
 	t.Helper()
 	fe := &frontEnd{otps: NewOTPs(time.Minute), reg: desktop.NewRegistry()}
-	srv, err := NewServer(ServerConfig{
+	srv, err := NewServer(ServerConfig{Clipboard: true,
 		OTPs: fe.otps,
 		Open: func(ctx context.Context, g Grant, remote string) (*desktop.Session, error) {
 			if g.Target == "missing" {
@@ -555,5 +555,38 @@ func TestServerCursor(t *testing.T) {
 			}
 		}
 		return
+	}
+}
+
+// TestServerClipboardOff: with the clipboard policy off (the default), a viewer's clipboard text
+// never reaches the target, while its keys do.
+func TestServerClipboardOff(t *testing.T) {
+	var tg *paintTarget
+	fe := startFrontEnd(t, func(context.Context) (desktop.Target, error) {
+		tg = newPaintTarget(64, 48, 1)
+		return tg, nil
+	})
+	fe.srv.cfg.Clipboard = false
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, fe.addr, []byte(fe.issue(t, "alice", "desk1")), Options{})
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	defer c.Close()
+	waitScreen(t, c, tg.img)
+	if err := c.CutText([]byte("secret to carry out")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Key(true, 0xff0d); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-tg.in:
+		if got.Kind != frame.InputKey {
+			t.Fatalf("target got %+v first; the clipboard should have been dropped", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("target never got the key")
 	}
 }

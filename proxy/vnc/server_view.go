@@ -169,7 +169,7 @@ func (v *viewer) follow(ctx context.Context, rdp **capture.Reader) error {
 				v.poke()
 			}
 		case capture.TypeOutput:
-			if in, err := frame.ParseInput(ev.Payload); err == nil && in.Kind == frame.InputClipboard {
+			if in, err := frame.ParseInput(ev.Payload); err == nil && in.Kind == frame.InputClipboard && v.srv.cfg.Clipboard {
 				v.mu.Lock()
 				v.cut = utf8ToLatin1(in.Text)
 				v.mu.Unlock()
@@ -231,7 +231,9 @@ func (v *viewer) readLoop() error {
 			v.mu.Unlock()
 			v.input(frame.Input{Kind: frame.InputPointer, X: min(m.X, b.Dx()-1), Y: min(m.Y, b.Dy()-1), Buttons: m.Buttons})
 		case msgClientCutText:
-			v.input(frame.Input{Kind: frame.InputClipboard, Text: latin1ToUTF8(m.Text, frame.MaxClipboard)})
+			if v.srv.cfg.Clipboard { // policy: off by default, the viewer's clipboard stays on its side
+				v.input(frame.Input{Kind: frame.InputClipboard, Text: latin1ToUTF8(m.Text, frame.MaxClipboard)})
+			}
 		}
 	}
 }
