@@ -1,5 +1,6 @@
-// Package player serves recordings to people: the auditors' web UI, its JSON API, and the terminal
-// replay used by the CLI.
+// Package player serves recordings and sessions to people: the web UI and its JSON API (sessions,
+// search, the terminal and video players, live shadowing and controls, the browser terminal and
+// desktop, evidence export), and the terminal replay used by the CLI.
 //
 // Data enters through small interfaces declared here and wired by cmd/gateway: Authenticator
 // (passwords and TOTP from the access store), Sessions (recordings and their plaintext segments

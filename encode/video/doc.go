@@ -7,8 +7,9 @@
 // (Debian's FFmpeg 5.1). Input, redaction and marker events go to the companion event-log segment.
 // Data leaves as finished segments handed, in index order, to an encode.SegmentSink.
 //
-// Concat joins a recording's video segments into one MP4 for export, and FrameAt decodes the frame
-// shown at a given time (tests, OCR reindexing).
+// Concat joins a recording's video segments into one MP4 for export; FrameAt decodes the frame
+// shown at a given time, and Frames decodes a segment once and visits every frame in order with its
+// session time (`vigil reindex --ocr` reads stored video with it).
 //
 // It links FFmpeg 5.1 through go-astiav and cgo (Debian: libavcodec-dev, libavformat-dev,
 // libavutil-dev, libswscale-dev, with libx264 in libavcodec59); the tests also run Debian's

@@ -5,7 +5,9 @@
 //
 // Screens enter as an *image.RGBA and the rectangles that changed, either from a session's lossy
 // capture reader (Pool.Watch rebuilds the screen with a frame.Framebuffer and OCRs it once it has
-// been still for a moment) or directly (Pool.Recognize, for `vigil reindex --ocr` and tests).
+// been still for a moment), from stored video (Pool.NewReplay: the same settle and interval rule
+// on the session clock, for `vigil reindex --ocr`; Changed finds what differs between two decoded
+// frames, above the codec's noise), or directly (Pool.Recognize, for tests).
 // Text leaves as Texts: one recognised line each, with its rectangle in screen coordinates and
 // tesseract's confidence; Watch wraps them in Results stamped with the session time of the frame.
 // The caller turns those into index documents of kind screen-ocr.
