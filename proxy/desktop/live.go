@@ -2,11 +2,11 @@ package desktop
 
 import (
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
+
+	"github.com/seed18fc72c3/vigil/proxy/internal/live"
 )
 
 // LiveSession describes a graphical session in progress, for the live list.
@@ -28,54 +28,24 @@ type LiveSession struct {
 type pauseState struct{ by, reason string }
 
 // Registry lists live sessions by id. The zero value is not usable: use NewRegistry.
-type Registry struct {
-	mu   sync.Mutex
-	live map[string]*Session
-}
+type Registry struct{ live live.Registry[*Session] }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{live: make(map[string]*Session)} }
+func NewRegistry() *Registry { return &Registry{} }
 
-func (r *Registry) add(s *Session) {
-	r.mu.Lock()
-	r.live[s.info.ID] = s
-	r.mu.Unlock()
-}
+func (r *Registry) add(s *Session) { r.live.Add(s.info.ID, s) }
 
-func (r *Registry) remove(s *Session) {
-	r.mu.Lock()
-	if r.live[s.info.ID] == s {
-		delete(r.live, s.info.ID)
-	}
-	r.mu.Unlock()
-}
+func (r *Registry) remove(s *Session) { r.live.Remove(s.info.ID, s) }
 
 // Sessions lists the live sessions, oldest first.
 func (r *Registry) Sessions() []LiveSession {
-	r.mu.Lock()
-	list := make([]*Session, 0, len(r.live))
-	for _, s := range r.live {
-		list = append(list, s)
-	}
-	r.mu.Unlock()
-	out := make([]LiveSession, 0, len(list))
-	for _, s := range list {
-		out = append(out, s.Live())
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Start.Equal(out[j].Start) {
-			return out[i].Start.Before(out[j].Start)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
+	return live.List(&r.live, (*Session).Live,
+		func(l LiveSession) time.Time { return l.Start }, func(l LiveSession) string { return l.ID })
 }
 
 // Session returns the live session id, or an error wrapping ErrNoSession.
 func (r *Registry) Session(id string) (*Session, error) {
-	r.mu.Lock()
-	s, ok := r.live[id]
-	r.mu.Unlock()
+	s, ok := r.live.Get(id)
 	if !ok {
 		return nil, fmt.Errorf("live %q: %w", id, ErrNoSession)
 	}

@@ -3,10 +3,11 @@ package ssh
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/seed18fc72c3/vigil/proxy/internal/live"
 )
 
 // LiveSession describes a session in progress: one that reached its target and is recorded.
@@ -47,47 +48,22 @@ type Live struct{ s *session }
 
 // Sessions lists the live sessions, oldest first.
 func (s *Server) Sessions() []LiveSession {
-	s.liveMu.Lock()
-	list := make([]*session, 0, len(s.live))
-	for _, ss := range s.live {
-		list = append(list, ss)
-	}
-	s.liveMu.Unlock()
-	out := make([]LiveSession, 0, len(list))
-	for _, ss := range list {
-		out = append(out, ss.info())
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Start.Equal(out[j].Start) {
-			return out[i].Start.Before(out[j].Start)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
+	return live.List(&s.live, (*session).info,
+		func(l LiveSession) time.Time { return l.Start }, func(l LiveSession) string { return l.ID })
 }
 
 // Session returns the live session id, or an error wrapping ErrNoSession.
 func (s *Server) Session(id string) (*Live, error) {
-	s.liveMu.Lock()
-	ss, ok := s.live[id]
-	s.liveMu.Unlock()
+	ss, ok := s.live.Get(id)
 	if !ok {
 		return nil, fmt.Errorf("live %q: %w", id, ErrNoSession)
 	}
 	return &Live{s: ss}, nil
 }
 
-func (s *Server) addLive(ss *session) {
-	s.liveMu.Lock()
-	s.live[ss.id] = ss
-	s.liveMu.Unlock()
-}
+func (s *Server) addLive(ss *session) { s.live.Add(ss.id, ss) }
 
-func (s *Server) removeLive(ss *session) {
-	s.liveMu.Lock()
-	delete(s.live, ss.id)
-	s.liveMu.Unlock()
-}
+func (s *Server) removeLive(ss *session) { s.live.Remove(ss.id, ss) }
 
 func (s *session) info() LiveSession {
 	s.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/seed18fc72c3/vigil/capture"
+	"github.com/seed18fc72c3/vigil/proxy/internal/live"
 )
 
 // handshakeTimeout bounds how long an unauthenticated client may hold a connection.
@@ -32,8 +33,7 @@ type Server struct {
 	log     *slog.Logger
 	limiter *failureLimiter
 
-	liveMu sync.Mutex
-	live   map[string]*session // sessions that reached the recording stage, by id
+	live live.Registry[*session] // sessions that reached the recording stage, by id
 
 	// down ends when Serve's context does: frontend sessions (ServeFrontend) end with it too.
 	down     context.Context
@@ -66,7 +66,6 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		limiter:  newFailureLimiter(cfg.MaxAuthFailuresPerMinute, time.Now),
-		live:     make(map[string]*session),
 		down:     down,
 		downStop: downStop,
 	}, nil
