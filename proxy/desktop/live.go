@@ -2,9 +2,7 @@ package desktop
 
 import (
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/seed18fc72c3/vigil/proxy/internal/live"
 )
@@ -77,7 +75,7 @@ func (s *Session) Paused() (paused bool, by, reason string) {
 // running and its screen keeps being recorded, so the auditor still sees what it does. It
 // returns ErrAlreadyPaused, ErrNoActor or ErrNoSession, wrapped.
 func (s *Session) Pause(by, reason string) error {
-	by, reason = clean(by), clean(reason)
+	by, reason = live.Clean(by), live.Clean(reason)
 	if by == "" {
 		return fmt.Errorf("pause %s: %w", s.info.ID, ErrNoActor)
 	}
@@ -88,7 +86,7 @@ func (s *Session) Pause(by, reason string) error {
 		return fmt.Errorf("pause %s: %w", s.info.ID, ErrAlreadyPaused)
 	}
 	s.mark(map[string]any{"kind": "paused", "by": by, "reason": reason})
-	s.audit(AuditEvent{Kind: AuditPause, Actor: by, Detail: actionDetail(by, reason)})
+	s.audit(AuditEvent{Kind: AuditPause, Actor: by, Detail: live.ActionDetail(by, reason)})
 	s.log.Info("desktop session paused", "session", s.info.ID, "by", by)
 	s.notify()
 	return nil
@@ -96,7 +94,7 @@ func (s *Session) Pause(by, reason string) error {
 
 // Resume lets the user work again. It returns ErrNotPaused, ErrNoActor or ErrNoSession, wrapped.
 func (s *Session) Resume(by string) error {
-	by = clean(by)
+	by = live.Clean(by)
 	if by == "" {
 		return fmt.Errorf("resume %s: %w", s.info.ID, ErrNoActor)
 	}
@@ -108,7 +106,7 @@ func (s *Session) Resume(by string) error {
 		return fmt.Errorf("resume %s: %w", s.info.ID, ErrNotPaused)
 	}
 	s.mark(map[string]any{"kind": "resumed", "by": by})
-	s.audit(AuditEvent{Kind: AuditResume, Actor: by, Detail: actionDetail(by, "")})
+	s.audit(AuditEvent{Kind: AuditResume, Actor: by, Detail: live.ActionDetail(by, "")})
 	s.log.Info("desktop session resumed", "session", s.info.ID, "by", by)
 	s.notify()
 	return nil
@@ -117,7 +115,7 @@ func (s *Session) Resume(by string) error {
 // Terminate ends the session with a *TerminatedError cause, which the recording, the audit log
 // and the front ends get. It returns ErrNoActor or ErrNoSession, wrapped.
 func (s *Session) Terminate(by, reason string) error {
-	by, reason = clean(by), clean(reason)
+	by, reason = live.Clean(by), live.Clean(reason)
 	if by == "" {
 		return fmt.Errorf("terminate %s: %w", s.info.ID, ErrNoActor)
 	}
@@ -126,30 +124,8 @@ func (s *Session) Terminate(by, reason string) error {
 	}
 	cause := &TerminatedError{By: by, Reason: reason}
 	s.mark(map[string]any{"kind": "terminated", "by": by, "reason": reason})
-	s.audit(AuditEvent{Kind: AuditTerminate, Actor: by, Detail: actionDetail(by, reason), Cause: cause})
+	s.audit(AuditEvent{Kind: AuditTerminate, Actor: by, Detail: live.ActionDetail(by, reason), Cause: cause})
 	s.log.Info("desktop session terminated", "session", s.info.ID, "by", by)
 	s.cancel(cause)
 	return nil
-}
-
-func actionDetail(by, reason string) string {
-	if reason == "" {
-		return "by " + by
-	}
-	return "by " + by + ": " + reason
-}
-
-// clean keeps an actor or reason printable and one line long.
-func clean(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:200])
-	}
-	return s
 }

@@ -3,9 +3,7 @@ package ssh
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/seed18fc72c3/vigil/proxy/internal/live"
 )
@@ -105,7 +103,7 @@ func (l *Live) Shadow(ctx context.Context) (*Shadow, error) {
 // It returns ErrAlreadyPaused, ErrNoActor (by is empty) or ErrNoSession, wrapped.
 func (l *Live) Pause(by, reason string) error {
 	s := l.s
-	by, reason = clean(by), clean(reason)
+	by, reason = live.Clean(by), live.Clean(reason)
 	if by == "" {
 		return fmt.Errorf("pause %s: %w", s.id, ErrNoActor)
 	}
@@ -116,7 +114,7 @@ func (l *Live) Pause(by, reason string) error {
 		return fmt.Errorf("pause %s: %w", s.id, ErrAlreadyPaused)
 	}
 	s.mark(0, map[string]any{"kind": "paused", "by": by, "reason": reason})
-	s.audit(AuditEvent{Kind: AuditPause, Actor: by, Detail: actionDetail(by, reason)})
+	s.audit(AuditEvent{Kind: AuditPause, Actor: by, Detail: live.ActionDetail(by, reason)})
 	s.srv.log.Info("ssh session paused", "session", s.id, "by", by)
 	s.notify("vigil: session paused by an auditor")
 	return nil
@@ -126,7 +124,7 @@ func (l *Live) Pause(by, reason string) error {
 // ErrNoActor or ErrNoSession, wrapped.
 func (l *Live) Resume(by string) error {
 	s := l.s
-	by = clean(by)
+	by = live.Clean(by)
 	if by == "" {
 		return fmt.Errorf("resume %s: %w", s.id, ErrNoActor)
 	}
@@ -138,7 +136,7 @@ func (l *Live) Resume(by string) error {
 		return fmt.Errorf("resume %s: %w", s.id, ErrNotPaused)
 	}
 	s.mark(0, map[string]any{"kind": "resumed", "by": by})
-	s.audit(AuditEvent{Kind: AuditResume, Actor: by, Detail: actionDetail(by, "")})
+	s.audit(AuditEvent{Kind: AuditResume, Actor: by, Detail: live.ActionDetail(by, "")})
 	s.srv.log.Info("ssh session resumed", "session", s.id, "by", by)
 	s.notify("vigil: session resumed")
 	close(p.resumed)
@@ -151,7 +149,7 @@ func (l *Live) Resume(by string) error {
 // returns ErrNoActor or ErrNoSession, wrapped.
 func (l *Live) Terminate(by, reason string) error {
 	s := l.s
-	by, reason = clean(by), clean(reason)
+	by, reason = live.Clean(by), live.Clean(reason)
 	if by == "" {
 		return fmt.Errorf("terminate %s: %w", s.id, ErrNoActor)
 	}
@@ -160,33 +158,10 @@ func (l *Live) Terminate(by, reason string) error {
 	}
 	cause := &TerminatedError{By: by, Reason: reason}
 	s.mark(0, map[string]any{"kind": "terminated", "by": by, "reason": reason})
-	s.audit(AuditEvent{Kind: AuditTerminate, Actor: by, Detail: actionDetail(by, reason), Cause: cause})
+	s.audit(AuditEvent{Kind: AuditTerminate, Actor: by, Detail: live.ActionDetail(by, reason), Cause: cause})
 	s.srv.log.Info("ssh session terminated", "session", s.id, "by", by)
 	s.cancel(cause)
 	return nil
-}
-
-func actionDetail(by, reason string) string {
-	if reason == "" {
-		return "by " + by
-	}
-	return "by " + by + ": " + reason
-}
-
-// clean keeps an actor or reason safe to print on the user's terminal (no escape sequences) and
-// short enough for one line.
-func clean(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:200])
-	}
-	return s
 }
 
 // holdWhilePaused blocks an input pump while the session is paused. It returns false if the

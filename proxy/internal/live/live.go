@@ -5,8 +5,10 @@ package live
 
 import (
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // Registry holds live sessions of type S by id. The zero value is ready to use; it is safe for
@@ -64,4 +66,29 @@ func List[S comparable, D any](r *Registry[S], describe func(S) D, start func(D)
 		return id(out[i]) < id(out[j])
 	})
 	return out
+}
+
+// Clean keeps an actor or a reason an auditor gave safe to print on the user's terminal or in the
+// browser (control characters become spaces, so no escape sequence gets through) and short
+// enough for one line (200 characters).
+func Clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200])
+	}
+	return s
+}
+
+// ActionDetail is the audit detail of a live control: "by ACTOR" or "by ACTOR: REASON".
+func ActionDetail(by, reason string) string {
+	if reason == "" {
+		return "by " + by
+	}
+	return "by " + by + ": " + reason
 }

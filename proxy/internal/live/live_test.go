@@ -36,3 +36,25 @@ func TestRegistry(t *testing.T) {
 		t.Fatal("Remove left the session")
 	}
 }
+
+func TestCleanAndDetail(t *testing.T) {
+	for in, want := range map[string]string{
+		"  audrey ":               "audrey",
+		"evil\x1b[2Jname\r\nnext": "evil [2Jname  next",
+		string(make([]rune, 0)):   "",
+	} {
+		if got := Clean(in); got != want {
+			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+	long := ""
+	for range 300 {
+		long += "é"
+	}
+	if got := []rune(Clean(long)); len(got) != 200 {
+		t.Errorf("Clean kept %d runes of 300, want 200", len(got))
+	}
+	if ActionDetail("audrey", "") != "by audrey" || ActionDetail("audrey", "done") != "by audrey: done" {
+		t.Error("ActionDetail")
+	}
+}
