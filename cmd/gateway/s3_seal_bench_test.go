@@ -6,15 +6,12 @@ package gateway_test
 // (BenchmarkSSHThroughputSealedS3, target: within 20%). docs/benchmarks.md has the figures.
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -67,30 +64,6 @@ func BenchmarkSealSegment(b *testing.B) {
 			b.ReportMetric(float64(cpu.Milliseconds())/(float64(size)*float64(b.N)/1e6), "cpu-ms/MB")
 		})
 	}
-}
-
-// minioCPU returns the CPU time (user + system) the MinIO server has used so far, read from /proc
-// by the PID fixtures/minio.sh wrote, or 0 where that cannot be read.
-func minioCPU(m *testenv.MinIO) time.Duration {
-	if m == nil {
-		return 0
-	}
-	pid, err := os.ReadFile(filepath.Join(m.Dir, "minio.pid"))
-	if err != nil {
-		return 0
-	}
-	stat, err := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(string(pid)), "stat"))
-	if err != nil {
-		return 0
-	}
-	// The fields after the command name, which may hold spaces, start after the last ')'.
-	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * (time.Second / 100) // USER_HZ is 100 on Linux
 }
 
 // startS3Gateway is startBenchGateway with the store cmd/vigil serve opens for storage.backend s3:
@@ -186,17 +159,17 @@ func runSealedThroughput(b *testing.B, d *benchSSHD, gw *benchGateway, m *testen
 		bare += t
 		bareCPU += cpuTime(syscall.RUSAGE_SELF) - c0
 
-		c0, m0 := cpuTime(syscall.RUSAGE_SELF), minioCPU(m)
+		c0, m0 := cpuTime(syscall.RUSAGE_SELF), m.CPU()
 		if t, err = sshRun(d, gw.Port, benchLogin, command); err != nil {
 			b.Fatal(err)
 		}
 		vigil += t
 		vigilCPU += cpuTime(syscall.RUSAGE_SELF) - c0
-		vigilMinIO += minioCPU(m) - m0
+		vigilMinIO += m.CPU() - m0
 	}
 	b.StopTimer()
 	// What the store spends on the uploads that run behind the spool after the last session.
-	m0 := minioCPU(m)
+	m0 := m.CPU()
 	if f, ok := gw.Store.Backend().(interface{ Flush(context.Context) error }); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		if err := f.Flush(ctx); err != nil {
@@ -204,7 +177,7 @@ func runSealedThroughput(b *testing.B, d *benchSSHD, gw *benchGateway, m *testen
 		}
 		cancel()
 	}
-	tailMinIO := minioCPU(m) - m0
+	tailMinIO := m.CPU() - m0
 	objs, err := gw.Store.Backend().List(context.Background(), "recordings/")
 	if err != nil {
 		b.Fatal(err)
